@@ -1,0 +1,212 @@
+"""A GPT-style decoder backbone, prompt encoders for (x, y) prompts and read-out heads.
+
+The backbone (pre-LN, GELU MLP, learned absolute positions, causal scaled-dot-product
+attention) maps token embeddings [B, T, E] to hidden states [B, T, E]; encoders turn
+prompts into embeddings and say where to read predictions; heads map hidden states to
+outputs. Later families reuse the backbone with their own encoders and heads.
+
+Hook points (TransformerLens style) name every residual-stream read and the attention
+pattern: ``blocks.{i}.hook_resid_pre``, ``blocks.{i}.hook_resid_mid``,
+``blocks.{i}.hook_resid_post``, ``blocks.{i}.attn.hook_pattern`` ([B, H, T, T]),
+``hook_final`` (after the final norm). Attach hooks with ``model.run_with_cache``.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from icl_lab.config import ModelConfig
+
+
+class HookPoint(nn.Identity):
+    """An identity module whose only job is to carry forward hooks at a named place."""
+
+    @property
+    def active(self) -> bool:
+        return bool(self._forward_hooks)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0):
+        super().__init__()
+        self.n_head = n_head
+        self.qkv = nn.Linear(n_embd, 3 * n_embd)
+        self.proj = nn.Linear(n_embd, n_embd)
+        self.dropout = dropout
+        self.hook_pattern = HookPoint()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, e = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.n_head, e // self.n_head).permute(2, 0, 3, 1, 4)
+        if self.hook_pattern.active:  # explicit softmax only when someone wants the pattern
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # [B, H, T, T]
+            allowed = mask if mask is not None else torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            pattern = self.hook_pattern(scores.masked_fill(~allowed, float("-inf")).softmax(-1))
+            y = pattern @ v
+        else:
+            drop = self.dropout if self.training else 0.0
+            if mask is None:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+        return self.proj(y.transpose(1, 2).reshape(b, t, e))
+
+
+class Block(nn.Module):
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout)
+        self.ln_2 = nn.LayerNorm(n_embd)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd))
+        self.drop = nn.Dropout(dropout)
+        self.hook_resid_pre = HookPoint()
+        self.hook_resid_mid = HookPoint()
+        self.hook_resid_post = HookPoint()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.hook_resid_pre(x)
+        x = self.hook_resid_mid(x + self.drop(self.attn(self.ln_1(x), mask)))
+        return self.hook_resid_post(x + self.drop(self.mlp(self.ln_2(x))))
+
+
+class Decoder(nn.Module):
+    """Embeddings [B, T, E] -> hidden states [B, T, E]; positions are added here."""
+
+    def __init__(self, n_embd: int, n_layer: int, n_head: int, max_len: int, dropout: float = 0.0):
+        super().__init__()
+        self.max_len = max_len
+        self.wpe = nn.Embedding(max_len, n_embd)
+        self.blocks = nn.ModuleList(Block(n_embd, n_head, dropout) for _ in range(n_layer))
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.hook_final = HookPoint()
+
+    def forward(self, emb: torch.Tensor, mask: torch.Tensor | None = None,
+                positions: torch.Tensor | None = None) -> torch.Tensor:
+        t = emb.shape[1]
+        if t > self.max_len:
+            raise ValueError(f"sequence of {t} tokens exceeds the model's context of {self.max_len} tokens")
+        pos = positions if positions is not None else torch.arange(t, device=emb.device)
+        x = emb + self.wpe(pos)
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.hook_final(self.ln_f(x))
+
+
+def init_gpt2_(module: nn.Module, n_layer: int) -> None:
+    """GPT-2 initialisation: N(0, 0.02) weights, residual projections scaled by 1/√(2L)."""
+    for name, p in module.named_parameters():
+        if p.dim() >= 2:
+            std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("proj.weight", "mlp.2.weight")) else 0.02
+            nn.init.normal_(p, mean=0.0, std=std)
+        elif name.endswith("bias"):
+            nn.init.zeros_(p)
+
+
+class InterleavedEncoder(nn.Module):
+    """Garg et al.: tokens x_1, [y_1, 0, …], x_2, …; predictions read at x positions."""
+
+    tokens_per_example = 2
+
+    def __init__(self, d: int, n_embd: int):
+        super().__init__()
+        self.read_in = nn.Linear(d, n_embd)
+
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        b, n, d = xs.shape
+        y_tokens = torch.zeros_like(xs)
+        y_tokens[:, :, 0] = ys
+        tokens = torch.stack((xs, y_tokens), dim=2).view(b, 2 * n, d)  # [B, 2N, D]
+        return self.read_in(tokens)
+
+    @staticmethod
+    def read_positions(hidden: torch.Tensor) -> torch.Tensor:
+        return hidden[:, ::2]  # x positions: [B, N, E]
+
+
+class CompactEncoder(nn.Module):
+    """One token per example: token i = [x_i, y_{i-1}] (y_0 := 0), read at every position.
+
+    Position i sees x_1..x_i and y_1..y_{i-1}, exactly the information of the prediction
+    for example i, with half the tokens of the interleaved encoding.
+    """
+
+    tokens_per_example = 1
+
+    def __init__(self, d: int, n_embd: int):
+        super().__init__()
+        self.read_in = nn.Linear(d + 1, n_embd)
+
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        prev_y = F.pad(ys[:, :-1], (1, 0))  # [B, N]: y shifted right by one example
+        return self.read_in(torch.cat((xs, prev_y.unsqueeze(-1)), dim=-1))
+
+    @staticmethod
+    def read_positions(hidden: torch.Tensor) -> torch.Tensor:
+        return hidden
+
+
+ENCODERS = {"interleaved": InterleavedEncoder, "compact": CompactEncoder}
+
+
+class ICLRegressor(nn.Module):
+    """(xs [B, N, D], ys [B, N]) -> predictions [B, N] (or [B, N, out_dim]) at every prefix.
+
+    Output k is the prediction for x_k from examples 1..k-1; causality is enforced by the
+    attention mask and the encoder, so one forward pass scores every prefix.
+    """
+
+    def __init__(self, cfg: ModelConfig, d: int, out_dim: int = 1):
+        super().__init__()
+        self.cfg, self.d, self.out_dim = cfg, d, out_dim
+        self.encoder = ENCODERS[cfg.encoding](d, cfg.n_embd)
+        max_len = cfg.max_points * self.encoder.tokens_per_example
+        self.backbone = Decoder(cfg.n_embd, cfg.n_layer, cfg.n_head, max_len, cfg.dropout)
+        self.head = nn.Linear(cfg.n_embd, out_dim)
+        init_gpt2_(self, cfg.n_layer)
+
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        b, n, d = xs.shape
+        if d != self.d:
+            raise ValueError(f"prompt has d={d} but the model was built for d={self.d}")
+        if n > self.cfg.max_points:
+            raise ValueError(f"prompt has {n} examples but the model's context holds "
+                             f"model.max_points={self.cfg.max_points}")
+        hidden = self.backbone(self.encoder(xs, ys))
+        out = self.head(self.encoder.read_positions(hidden))
+        return out.squeeze(-1) if self.out_dim == 1 else out
+
+    def hook_points(self) -> dict[str, HookPoint]:
+        return {name: m for name, m in self.named_modules() if isinstance(m, HookPoint)}
+
+    @contextmanager
+    def hooks(self, names: list[str] | None = None) -> Iterator[dict[str, torch.Tensor]]:
+        """Context manager caching the outputs of the named hook points (all by default)."""
+        cache: dict[str, torch.Tensor] = {}
+        handles = []
+        for name, point in self.hook_points().items():
+            if names is None or name in names:
+                short = name.replace("backbone.", "")
+                handles.append(point.register_forward_hook(
+                    lambda _m, _i, out, key=short: cache.__setitem__(key, out.detach())))
+        try:
+            yield cache
+        finally:
+            for h in handles:
+                h.remove()
+
+    def run_with_cache(self, xs: torch.Tensor, ys: torch.Tensor,
+                       names: list[str] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Predictions and a dict of hook-point activations, e.g. ``blocks.0.attn.hook_pattern``."""
+        with self.hooks([f"backbone.{n}" for n in names] if names else None) as cache:
+            out = self(xs, ys)
+        return out, dict(cache)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,72 @@
+"""Figures: error against the number of in-context examples, saved as PNG and PDF."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless by default; notebooks may switch back with %matplotlib inline
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PRETTY = {
+    "model": "transformer",
+    "least_squares": "least squares",
+    "ridge": "ridge",
+    "bayes": "Bayes (posterior mean)",
+    "averaging": "averaging",
+    "knn": "3-nearest neighbours",
+    "lasso": "Lasso",
+    "gd": "gradient descent",
+    "zero": "zero",
+    "two_layer_net": "2-layer net (GD)",
+    "decision_tree": "decision tree",
+    "gradient_boosting": "gradient boosting",
+}
+
+
+def save_figure(fig: plt.Figure, out_base: str | Path) -> list[Path]:
+    """Write ``out_base``.png and .pdf atomically (temp file, then rename)."""
+    out_base = Path(out_base)
+    out_base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ext in ("png", "pdf"):
+        target = out_base.with_suffix(f".{ext}")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{ext}")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=ext)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        written.append(target)
+    plt.close(fig)
+    return written
+
+
+def plot_error_curves(results: dict[str, dict[str, list[float]]], out_base: str | Path | None = None,
+                      title: str = "", d: int | None = None, ax: plt.Axes | None = None,
+                      ymax: float = 1.25) -> plt.Figure:
+    """Normalised squared error (mean and band) against the number of in-context examples."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+    palette = sns.color_palette("colorblind", n_colors=max(3, len(results)))
+    for i, (name, s) in enumerate(results.items()):
+        k = range(len(s["mean"]))
+        is_model = name == "model"
+        color = "black" if is_model else palette[i % len(palette)]
+        ax.plot(k, s["mean"], label=PRETTY.get(name, name), color=color, lw=2.5 if is_model else 1.5,
+                ls="-" if is_model else "--")
+        if "lo" in s:
+            ax.fill_between(k, s["lo"], s["hi"], color=color, alpha=0.15, lw=0)
+    if d is not None:
+        ax.axvline(d, color="grey", lw=0.8, ls=":")
+    ax.axhline(1.0, color="grey", lw=0.6)
+    ax.set(xlabel="in-context examples k", ylabel="squared error / Var(y)", ylim=(0, ymax), title=title)
+    ax.legend(frameon=False, fontsize=8)
+    if out_base is not None:
+        save_figure(fig, out_base)
+    return fig

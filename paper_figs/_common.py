@@ -1,0 +1,33 @@
+"""Shared helpers for the figure scripts: train once per (experiment, preset), reuse after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from icl_lab.config import ExperimentConfig, load_experiment
+from icl_lab.experiment import evaluate_run, run_experiment
+from icl_lab.runs import RunDir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# "smoke" is for the test suite: the quick preset shrunk to seconds.
+SMOKE = ["task.d=3", "task.n_points=7", "model.max_points=9", "train.steps=20", "train.batch_size=8",
+         "train.dims_start=0", "train.points_start=0", "eval.n_prompts=32", "eval.bootstrap=20"]
+
+
+def experiment_config(name: str, preset: str, extra: list[str] | None = None) -> ExperimentConfig:
+    path = ROOT / "experiments" / f"{name}.toml"
+    if preset == "smoke":
+        return load_experiment(path, "quick", SMOKE + (extra or []))
+    return load_experiment(path, preset, extra or [])
+
+
+def trained_run(cfg: ExperimentConfig, out_dir: Path) -> tuple[Path, dict]:
+    """Train (or resume, or reuse a finished run) under ``out_dir``/../runs and evaluate it."""
+    run_dir = Path(out_dir).parent / "runs" / f"{cfg.name}-{cfg.preset}"
+    run = RunDir(run_dir)
+    if run.exists() and run.config().to_dict() == cfg.to_dict():
+        if run.status().get("state") in ("trained", "finished"):
+            return run_dir, evaluate_run(run_dir)
+        return run_dir, run_experiment(cfg, run_dir, resume=True)
+    return run_dir, run_experiment(cfg, run_dir, force=run.exists())
