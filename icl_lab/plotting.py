@@ -18,7 +18,7 @@ PRETTY = {
     "ridge": "ridge",
     "bayes": "Bayes (posterior mean)",
     "averaging": "averaging",
-    "knn": "3-nearest neighbours",
+    "knn": "k-nearest neighbours",
     "lasso": "Lasso",
     "gd": "gradient descent",
     "zero": "zero",

@@ -26,6 +26,10 @@ from typing import Any
 from icl_lab.config import ExperimentConfig, load_config_json, save_config
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class RunError(RuntimeError):
     """A run directory cannot be used as asked; the message says what to do instead."""
 
@@ -35,6 +39,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; use the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

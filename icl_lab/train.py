@@ -93,6 +93,8 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = False, f
     run = RunDir(run_dir)
     run.prepare(cfg, resume=resume, force=force)
     device = resolve_device(cfg.train.device)
+    if device.type == "cpu" and cfg.train.cpu_threads:
+        torch.set_num_threads(cfg.train.cpu_threads)
     torch.manual_seed(cfg.train.seed)  # model initialisation only; data has its own generators
     model = build_model(cfg).to(device)
     optimizer = make_optimizer(model, cfg)

@@ -131,21 +131,25 @@ class InterleavedEncoder(nn.Module):
 
 
 class CompactEncoder(nn.Module):
-    """One token per example: token i = [x_i, y_{i-1}] (y_0 := 0), read at every position.
+    """One token per example: token i = [x_i, x_{i-1}, y_{i-1}] (zeros for i = 1).
 
     Position i sees x_1..x_i and y_1..y_{i-1}, exactly the information of the prediction
-    for example i, with half the tokens of the interleaved encoding.
+    for example i, with half the tokens of the interleaved encoding. Repeating x_{i-1}
+    beside y_{i-1} puts each complete example in one token, so attention can form
+    Σ y_j x_j directly instead of first learning a previous-token head (which makes
+    the loss plateau far longer).
     """
 
     tokens_per_example = 1
 
     def __init__(self, d: int, n_embd: int):
         super().__init__()
-        self.read_in = nn.Linear(d + 1, n_embd)
+        self.read_in = nn.Linear(2 * d + 1, n_embd)
 
     def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        prev_y = F.pad(ys[:, :-1], (1, 0))  # [B, N]: y shifted right by one example
-        return self.read_in(torch.cat((xs, prev_y.unsqueeze(-1)), dim=-1))
+        prev_x = F.pad(xs[:, :-1], (0, 0, 1, 0))  # [B, N, D]: x shifted right by one example
+        prev_y = F.pad(ys[:, :-1], (1, 0))  # [B, N]
+        return self.read_in(torch.cat((xs, prev_x, prev_y.unsqueeze(-1)), dim=-1))
 
     @staticmethod
     def read_positions(hidden: torch.Tensor) -> torch.Tensor:
