@@ -71,6 +71,7 @@ class TaskConfig:
 class ModelConfig:
     """The sequence model. ``size`` in a file expands to (n_embd, n_layer, n_head)."""
 
+    family: str = "transformer"  # a key of icl_lab.models.MODEL_FAMILIES
     encoding: str = "interleaved"  # "interleaved" (Garg et al.) or "compact"
     n_embd: int = 256
     n_layer: int = 12
@@ -79,6 +80,9 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
+        from icl_lab.models import MODEL_FAMILIES
+
+        _check(self.family in MODEL_FAMILIES, "model.family", self.family, f"one of {sorted(MODEL_FAMILIES)}")
         _check(self.encoding in ("interleaved", "compact"), "model.encoding", self.encoding,
                "'interleaved' or 'compact'")
         for name in ("n_embd", "n_layer", "n_head", "max_points"):

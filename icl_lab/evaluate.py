@@ -51,6 +51,16 @@ def normalized_errors(preds: torch.Tensor, batch: Batch) -> torch.Tensor:
     return ((preds.double() - batch.targets.double()) ** 2 / batch.y_var).float()
 
 
+def accuracies(preds: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """[B, N] 1.0 where sign(prediction) equals the ±1 label (logits or ±1 predictions)."""
+    return (torch.where(preds > 0, 1.0, -1.0) == batch.targets).float()
+
+
+def scores(preds: torch.Tensor, batch: Batch, loss: str = "mse") -> torch.Tensor:
+    """Per-position metric of a task: normalised squared error ("mse") or accuracy ("bce")."""
+    return accuracies(preds, batch) if loss == "bce" else normalized_errors(preds, batch)
+
+
 def bootstrap_summary(errors: torch.Tensor, n_boot: int = 1000, seed: int = 0, level: float = 0.9) -> Summary:
     """Mean over prompts per position and a bootstrap ``level`` band (resampling prompts)."""
     e = errors.double().numpy()  # [B, N]
@@ -64,9 +74,9 @@ def bootstrap_summary(errors: torch.Tensor, n_boot: int = 1000, seed: int = 0, l
 
 
 def evaluate_learners(learners: dict[str, Learner], batch: Batch, n_boot: int = 1000,
-                      seed: int = 0) -> dict[str, Summary]:
-    """Per-position normalised error summary for each learner on the same batch."""
-    return {name: bootstrap_summary(normalized_errors(predict_batch(fn, batch), batch), n_boot, seed)
+                      seed: int = 0, loss: str = "mse") -> dict[str, Summary]:
+    """Per-position metric summary (see :func:`scores`) for each learner on the same batch."""
+    return {name: bootstrap_summary(scores(predict_batch(fn, batch), batch, loss), n_boot, seed)
             for name, fn in learners.items()}
 
 
@@ -152,8 +162,10 @@ def evaluate_experiment(cfg: ExperimentConfig, model_fn: Learner | None,
     if model_fn is not None:
         learners["model"] = model_fn
     learners.update(make_baselines(names, cfg.task, cfg.eval))
-    results = {"in_distribution": evaluate_learners(learners, eval_batch(cfg), cfg.eval.bootstrap, cfg.eval.seed)}
-    results["ood"] = {name: evaluate_learners(learners, ood_batch(name, cfg), cfg.eval.bootstrap, cfg.eval.seed)
+    loss = TASKS[cfg.task.name].loss
+    results = {"in_distribution": evaluate_learners(learners, eval_batch(cfg), cfg.eval.bootstrap,
+                                                    cfg.eval.seed, loss)}
+    results["ood"] = {name: evaluate_learners(learners, ood_batch(name, cfg), cfg.eval.bootstrap, cfg.eval.seed, loss)
                       for name in cfg.eval.ood}
     return results
 

@@ -9,7 +9,7 @@ import torch
 from icl_lab.checkpoint import load_checkpoint
 from icl_lab.config import ExperimentConfig
 from icl_lab.evaluate import evaluate_experiment, model_learner
-from icl_lab.models import ICLRegressor
+from torch import nn
 from icl_lab.plotting import plot_error_curves
 from icl_lab.runs import RunDir, atomic_write_json
 from icl_lab.train import build_model, resolve_device, train
@@ -19,7 +19,7 @@ def default_run_dir(cfg: ExperimentConfig) -> Path:
     return Path("runs") / (f"{cfg.name}-{cfg.preset}" if cfg.preset else cfg.name)
 
 
-def load_trained_model(run_dir: str | Path) -> tuple[ExperimentConfig, ICLRegressor]:
+def load_trained_model(run_dir: str | Path) -> tuple[ExperimentConfig, nn.Module]:
     """Config and model of a run directory, weights loaded safely (weights-only)."""
     run = RunDir(run_dir)
     cfg = run.config()

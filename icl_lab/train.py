@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from icl_lab.checkpoint import load_checkpoint, save_checkpoint
 from icl_lab.config import ExperimentConfig
-from icl_lab.models import ICLRegressor
+from icl_lab.models import MODEL_FAMILIES
 from icl_lab.runs import RunDir
-from icl_lab.tasks import curriculum, sample_task
+from icl_lab.tasks import TASKS, curriculum, sample_task
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -31,8 +32,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def build_model(cfg: ExperimentConfig) -> ICLRegressor:
-    return ICLRegressor(cfg.model, cfg.task.d)
+def build_model(cfg: ExperimentConfig) -> nn.Module:
+    """The model of ``cfg.model.family`` for ``cfg.task`` (see icl_lab.models.MODEL_FAMILIES)."""
+    return MODEL_FAMILIES[cfg.model.family](cfg)
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -55,9 +57,19 @@ def make_optimizer(model: nn.Module, cfg: ExperimentConfig) -> torch.optim.Optim
     return torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
 
 
-def training_loss(model: ICLRegressor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over every position (every prefix is a training example)."""
-    return ((model(xs, ys).float() - ys) ** 2).mean()
+def training_loss(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, step: int = 0,
+                  loss: str = "mse") -> torch.Tensor:
+    """The loss averaged over every position (every prefix is a training example).
+
+    ``loss`` is the task family's: "mse" for real labels, "bce" for ±1 labels (logits).
+    A model with its own ``training_loss(xs, ys, step)`` (e.g. looped models) uses that.
+    """
+    if hasattr(model, "training_loss"):
+        return model.training_loss(xs, ys, step)
+    out = model(xs, ys).float()
+    if loss == "bce":
+        return F.binary_cross_entropy_with_logits(out, (ys > 0).float())
+    return ((out - ys) ** 2).mean()
 
 
 class Progress:
@@ -84,7 +96,7 @@ class Progress:
 
 
 def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = False, force: bool = False,
-          on_step: Callable[[int], None] | None = None, progress: bool | None = None) -> ICLRegressor:
+          on_step: Callable[[int], None] | None = None, progress: bool | None = None) -> nn.Module:
     """Train a model for ``cfg`` in ``run_dir``; returns the trained model (on its device).
 
     ``on_step(step)`` is called after each optimiser step (tests use it to interrupt).
@@ -118,7 +130,7 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = False, f
             batch = sample_task(cfg.task, cfg.train.batch_size, step_generator(cfg.train.seed, step),
                                 n_points=points, active_dims=dims).to(device)
             with autocast:
-                loss = training_loss(model, batch.xs, batch.ys)
+                loss = training_loss(model, batch.xs, batch.ys, step, TASKS[cfg.task.name].loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.train.grad_clip:

@@ -61,17 +61,19 @@ class TaskFamily:
     # Regression families: f(params, xs [B, N, D], cfg) -> noiseless ys [B, N], used to
     # label replacement queries in the out-of-distribution suite.
     function: Callable[[dict[str, torch.Tensor], torch.Tensor, "TaskConfig"], torch.Tensor] | None = None
+    # "mse" (real labels; metric: normalised squared error) or "bce" (±1 labels; metric: accuracy).
+    loss: str = "mse"
 
 
 TASKS: dict[str, TaskFamily] = {}
 
 
 def register(name: str, description: str, parameters: tuple[str, ...],
-             function: Callable | None = None) -> Callable[[Sampler], Sampler]:
+             function: Callable | None = None, loss: str = "mse") -> Callable[[Sampler], Sampler]:
     """Decorator adding a sampler to :data:`TASKS`."""
 
     def wrap(fn: Sampler) -> Sampler:
-        TASKS[name] = TaskFamily(name, fn, description, parameters, function)
+        TASKS[name] = TaskFamily(name, fn, description, parameters, function, loss)
         return fn
 
     return wrap
