@@ -129,7 +129,13 @@ class RunDir:
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.is_file():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+        records = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line torn by a kill mid-append; resume rewrites from the checkpoint
+        return records
 
     def truncate_metrics(self, last_step: int) -> None:
         """Drop records logged after ``last_step`` (they are redone when a run resumes)."""

@@ -1,0 +1,133 @@
+"""What one sweep worker does with one run: skip it, resume it or start it; record failures.
+
+The functions here run in worker processes (a local process pool or a Ray task), so
+they take and return plain, picklable data and import torch only when they run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from icl_lab.runs import RunDir, atomic_write_bytes
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no run locks
+    fcntl = None
+
+FINISHED = "finished"
+FAILED = "failed"
+SKIPPED = "skipped"
+RUN_LOCK = ".run.lock"
+
+
+class RunBusyError(RuntimeError):
+    """Another live process is writing this run directory."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One unit of work sent to a worker."""
+
+    name: str
+    run_dir: str  # absolute, so it means the same on every worker (shared storage on a cluster)
+    config: dict[str, Any]  # ExperimentConfig.to_dict(): plain data for pickling and Ray
+    threads: int = 1  # torch intra-op threads (one per CPU the run was given)
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of a :class:`RunSpec`: finished, skipped (already finished) or failed."""
+
+    name: str
+    state: str
+    seconds: float = 0.0
+    error: str = ""
+    attempt: int = 1
+
+
+def is_finished(run: RunDir) -> bool:
+    """A run is finished when its status says so and its results exist."""
+    return run.exists() and run.status().get("state") == FINISHED and run.results_path.is_file()
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (the full traceback goes to error.txt)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+def mark_failed(run_dir: str | Path, error: str, details: str = "") -> None:
+    """Record a failure in status.json (and error.txt) without touching a finished run.
+
+    The step and the checkpoint stay as they were, so the next attempt resumes.
+    """
+    run = RunDir(run_dir)
+    status = run.status()
+    if status.get("state") == FINISHED:
+        return
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.set_status(FAILED, step=status.get("step", 0), error=error)
+    atomic_write_bytes(run.path / "error.txt", ((details or error) + "\n").encode())
+
+
+@contextmanager
+def run_lock(run_dir: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on a run directory while a worker writes it.
+
+    A worker orphaned by a killed sweep process may still be training; the lock keeps a
+    new sweep from resuming the same run under it. The kernel drops the lock when the
+    holder dies, so a SIGKILLed worker never leaves a run locked.
+    """
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / RUN_LOCK, "a+") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                raise RunBusyError(f"{path} is being written by another process (pid "
+                                   f"{handle.read().strip() or '?'}); retry when it has stopped") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        yield
+
+
+def execute_run(spec: RunSpec) -> RunOutcome:
+    """Train (or resume) and evaluate one run; never raises for an ordinary error.
+
+    A run is always started with ``resume=True``: a fresh directory is created, an
+    interrupted, killed or failed one continues from its checkpoint, and a finished
+    one is left alone. ``KeyboardInterrupt`` propagates (train() checkpoints first).
+    """
+    import torch
+
+    from icl_lab.config import build_config
+    from icl_lab.experiment import run_experiment
+
+    run = RunDir(spec.run_dir)
+    if is_finished(run):
+        return RunOutcome(spec.name, SKIPPED, attempt=spec.attempt)
+    torch.set_num_threads(max(1, spec.threads))  # one thread per CPU this run was given
+    t0 = time.perf_counter()
+    try:
+        with run_lock(run.path):
+            try:
+                run_experiment(build_config(spec.config), run.path, resume=True, progress=False)
+            except Exception as exc:  # reported, not swallowed: status.json, error.txt, the sweep report
+                error = one_line(exc)
+                mark_failed(run.path, error, traceback.format_exc())
+                return RunOutcome(spec.name, FAILED, time.perf_counter() - t0, error, spec.attempt)
+    except RunBusyError as exc:  # leave the other writer's status alone
+        return RunOutcome(spec.name, FAILED, 0.0, str(exc), spec.attempt)
+    return RunOutcome(spec.name, FINISHED, time.perf_counter() - t0, attempt=spec.attempt)
