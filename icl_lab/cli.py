@@ -182,6 +182,13 @@ def figs(names: list[str] = typer.Argument(None, help="Figures to regenerate (pr
         typer.echo(f"{stem}: {written} ({time.perf_counter() - t0:.0f}s)")
 
 
+from icl_lab.cli_rasp import rasp_app  # noqa: E402
+from icl_lab.cli_sweep import register_sweep_commands  # noqa: E402
+
+register_sweep_commands(app)
+app.add_typer(rasp_app, name="rasp", help="RASP programs: RASP-L checks and length-generalization experiments.")
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -176,12 +176,14 @@ def generate(model: TokenLM, prompt_tokens: Sequence[Sequence[int]] | torch.Tens
     tokens, valid = left_pad(prompt_tokens, pad_token, device)
     b, width = tokens.shape
     lengths = valid.sum(1)  # [B]
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    # The last generated token is never fed back, hence the - 2.
     last_position = position_offset + int(lengths.max()) + max_new_tokens - 2
-    if max_new_tokens < 1 or last_position >= model.cfg.context_len:
+    if last_position >= model.cfg.context_len:
         raise ValueError(f"prompts of up to {int(lengths.max())} tokens at offset {position_offset} "
                          f"plus max_new_tokens={max_new_tokens} need positions up to {last_position}, "
-                         f"beyond model.context_len={model.cfg.context_len}" if max_new_tokens >= 1
-                         else f"max_new_tokens must be >= 1, got {max_new_tokens}")
+                         f"beyond model.context_len={model.cfg.context_len}")
     # Row r's first real token sits at position_offset; padding gets position 0 (masked).
     positions = (position_offset + valid.long().cumsum(1) - 1).clamp(min=0)  # [B, T]
     was_training = model.training

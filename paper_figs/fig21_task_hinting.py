@@ -1,0 +1,38 @@
+"""Task hinting (Awasthi & Gupta): sort alone vs sort trained with the successor task."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from icl_lab.length_generalization import (
+    load_config, plot_length_generalization, run_length_generalization,
+)
+
+EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "length_generalization.toml"
+# "smoke" is for the test suite: the quick preset shrunk to seconds.
+SMOKE = ["seeds=0", "train_length=3", "train.steps=10", "n_eval=5", "n_embd=16", "n_layer=1", "n_head=2"]
+PRESETS = {"quick": "hinting_quick", "paper": "hinting_paper", "smoke": "hinting_quick"}
+
+
+def main(preset: str, out_dir: Path) -> list[Path]:
+    """Train sort and sort+successor on sizes <= L, test up to 5L; write the figure
+    (PNG + PDF) and the table (Markdown + CSV). Finished runs under out_dir/runs are reused;
+    ``smoke`` shrinks the quick preset to seconds for tests."""
+    if preset not in PRESETS:
+        raise ValueError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
+    out_dir = Path(out_dir)
+    cfg = load_config(EXPERIMENT, PRESETS[preset], SMOKE if preset == "smoke" else [])
+    results = run_length_generalization(cfg, out_dir / "runs", resume=True)
+    title = f"Task hinting: sorting alone vs with the successor task ({preset} preset)"
+    written = plot_length_generalization(results, out_dir / "fig21_task_hinting", title)
+    for name in ("table.md", "table.csv"):
+        shutil.copyfile(out_dir / "runs" / name, out_dir / f"fig21_{name}")
+        written.append(out_dir / f"fig21_{name}")
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(main(sys.argv[1] if len(sys.argv) > 1 else "quick", Path("figs_out/fig21_task_hinting")))
