@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
 
-from icl_lab.checkpoint import CheckpointError
-from icl_lab.config import ConfigError, load_experiment
-from icl_lab.runs import RunError
+from icl_lab.cli_errors import friendly
+from icl_lab.config import load_experiment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="icl_lab: train in-context learners and compare them with classical algorithms.")
 
 PAPER_FIGS = Path(__file__).resolve().parent.parent / "paper_figs"
 SET_HELP = "Override a config value, e.g. --set task.d=10 (repeatable)."
-
-
-def friendly(fn: Callable) -> Callable:
-    """Turn known user errors into one line on stderr and exit code 2 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, RunError, CheckpointError, ValueError, FileNotFoundError, ImportError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: a checkpoint was written; continue with --resume", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _out_dir(cfg, out: Optional[Path]) -> Path:
@@ -119,7 +100,7 @@ def baselines(experiment: Path = typer.Argument(..., help="Experiment TOML file 
     """Evaluate only the baselines; entry k is the error of the prediction for example k+1."""
     from dataclasses import replace
 
-    from icl_lab.baselines.registry import CLOSED_FORM
+    from icl_lab.baselines.registry import default_baselines
     from icl_lab.evaluate import evaluate_experiment, mean_curves
 
     overrides = list(set_)
@@ -128,7 +109,7 @@ def baselines(experiment: Path = typer.Argument(..., help="Experiment TOML file 
     if seed is not None:
         overrides.append(f"eval.seed={seed}")
     cfg = load_experiment(experiment, preset, overrides)
-    names = tuple(only) or tuple(dict.fromkeys(CLOSED_FORM + cfg.eval.baselines))
+    names = tuple(only) or default_baselines(cfg.task, cfg.eval)
     cfg = replace(cfg, eval=replace(cfg.eval, ood=()))
     results = evaluate_experiment(cfg, None, names)
     if json_:

@@ -6,35 +6,16 @@ directly. Known user errors end with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
 import typer
 
+from icl_lab.cli_errors import friendly
+
 rasp_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="RASP programs, RASP-L checks and length generalization.")
-
-
-def _friendly(fn: Callable) -> Callable:
-    """One line on stderr and exit code 2 for bad input, instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from icl_lab.checkpoint import CheckpointError
-        from icl_lab.runs import RunError
-
-        try:
-            return fn(*args, **kwargs)
-        except (RunError, CheckpointError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: a checkpoint was written; continue with --resume", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _programs() -> dict[str, Callable]:
@@ -45,7 +26,7 @@ def _programs() -> dict[str, Callable]:
 
 
 @rasp_app.command("check")
-@_friendly
+@friendly
 def check(program_name: str = typer.Argument(..., help="A library program (e.g. count) or a "
                                              "task program (e.g. parity_by_counting)."),
           dynamic: int = typer.Option(0, help="Also run the dynamic checks on this many random "
@@ -70,7 +51,7 @@ def check(program_name: str = typer.Argument(..., help="A library program (e.g. 
 
 
 @rasp_app.command("length-gen")
-@_friendly
+@friendly
 def length_gen(experiment: Path = typer.Argument(..., help="Experiment TOML or name in experiments/."),
                preset: Optional[str] = typer.Option(None, help="Preset in the file (default: its default)."),
                set_: list[str] = typer.Option([], "--set", help="Override a value, e.g. --set "

@@ -7,38 +7,19 @@ errors end with one line on stderr and exit code 2; failed runs give exit code 1
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
+
+from icl_lab.cli_errors import friendly
 
 sweep_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Sweeps: a grid × seeds of runs, locally or on a Ray cluster.")
 
 GRID_HELP = "Swept values, e.g. --grid task.d=5,10,20 (repeatable: the grid is the product)."
 SET_HELP = "Override a config value for every run, e.g. --set train.steps=2000 (repeatable)."
-
-
-def _friendly(fn: Callable) -> Callable:
-    """One line on stderr and exit code 2 for bad input, instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from icl_lab.checkpoint import CheckpointError
-        from icl_lab.runs import RunError
-
-        try:
-            return fn(*args, **kwargs)
-        except (RunError, CheckpointError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: running runs wrote checkpoints; re-run the same command to continue", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _print_report(report: dict) -> None:
@@ -60,7 +41,7 @@ def _print_report(report: dict) -> None:
         typer.echo("wrote " + ", ".join(report["paths"]))
 
 
-@_friendly
+@friendly(interrupted='interrupted: running runs wrote checkpoints; re-run the same command to continue')
 def sweep(experiment: Path = typer.Argument(..., help="Experiment TOML file or name in experiments/."),
           preset: Optional[str] = typer.Option(None, help="Preset in the file (default: the file's default)."),
           set_: list[str] = typer.Option([], "--set", help=SET_HELP),
@@ -114,7 +95,7 @@ def sweep(experiment: Path = typer.Argument(..., help="Experiment TOML file or n
         raise typer.Exit(1)
 
 
-@_friendly
+@friendly(interrupted='interrupted: running runs wrote checkpoints; re-run the same command to continue')
 def sweep_report(sweep_dir: Path = typer.Argument(..., help="A sweep directory written by `icl-lab sweep`."),
                  out: Optional[Path] = typer.Option(None, help="Where to write report.* (default: SWEEP_DIR)."),
                  x: Optional[str] = typer.Option(None, "--x", help="Grid key on the x axis (default: the first)."),

@@ -1,6 +1,5 @@
 """The RASP / length-generalization notebook runs top to bottom in quick mode."""
 
-import os
 from pathlib import Path
 
 import nbformat
