@@ -49,6 +49,15 @@ class TaskConfig:
     depth: int = 4  # depth (decision_tree_regression)
     renormalize_ys: bool = False  # Garg et al. noisy eval: rescale y to std sqrt(d)
     x_distribution: str = "gaussian"  # see tasks/inputs.py
+    # Finite task pool (Raventós et al.): w drawn uniformly from M fixed vectors; 0 = Gaussian prior.
+    pool_size: int = 0
+    pool_seed: int = 0  # fixes the pool itself
+    # Boolean family (task.name = "boolean", tasks/boolean.py): x in {-1, +1}^n, y in {-1, +1}.
+    function_class: str = "conjunction"  # see icl_lab.tasks.boolean.BOOLEAN_CLASSES
+    n: int = 0  # Boolean input dimension; 0: use d. For Boolean tasks d follows n.
+    label_noise: float = 0.0  # probability of flipping each Boolean label
+    sparse_k: int = 0  # support size of sparse_disjunction / sparse_parity; 0: class default (4 / 2)
+    nn_start: int = 20  # nearest_neighbour: the first nn_start labels are uniform coin flips
 
     def __post_init__(self) -> None:
         from icl_lab.tasks import TASKS  # local import: tasks import this module
@@ -65,6 +74,22 @@ class TaskConfig:
         _check(1 <= self.depth <= 12, "task.depth", self.depth, "an integer in [1, 12]")
         _check(self.x_distribution in X_DISTRIBUTIONS, "task.x_distribution",
                self.x_distribution, f"one of {sorted(X_DISTRIBUTIONS)}")
+        _check(0 <= self.pool_size <= 2**24, "task.pool_size", self.pool_size, "an integer in [0, 2^24] (0: Gaussian prior)")
+        from icl_lab.tasks.boolean import BOOLEAN_CLASSES
+
+        _check(self.function_class in BOOLEAN_CLASSES, "task.function_class", self.function_class,
+               f"one of {list(BOOLEAN_CLASSES)}")
+        _check(self.n >= 0, "task.n", self.n, "an integer >= 0 (0: use task.d)")
+        _check(0 <= self.label_noise < 0.5, "task.label_noise", self.label_noise, "a number in [0, 0.5)")
+        _check(self.nn_start >= 1, "task.nn_start", self.nn_start, "an integer >= 1")
+        if self.name == "boolean":  # d (read by the models) follows n; a d left at its default is synced
+            if self.n == 0:
+                object.__setattr__(self, "n", self.d)
+            elif self.d == TaskConfig.__dataclass_fields__["d"].default:
+                object.__setattr__(self, "d", self.n)
+            _check(self.d == self.n, "task.d", self.d, f"equal to task.n={self.n} for Boolean tasks (or unset)")
+        _check(0 <= self.sparse_k <= max(self.n, self.d), "task.sparse_k", self.sparse_k,
+               f"an integer in [0, n={max(self.n, self.d)}] (0: the class default)")
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,17 @@ class ModelConfig:
     n_head: int = 8
     max_points: int = 101  # context length in examples (sizes the position table)
     dropout: float = 0.0
+    # Looped models (family "looped", Yang et al. 2024, papers.md §2): the n_layer blocks are
+    # the looped unit, run b = n_loops times; only the last T = loop_grad_iters carry gradients.
+    n_loops: int = 1  # b at the end of the loop curriculum (and the default at evaluation)
+    loop_grad_iters: int = 0  # T; 0 = every iteration
+    loop_curriculum_start: int = 0  # b at step 0; 0 = no loop curriculum
+    loop_curriculum_inc: int = 2
+    loop_curriculum_interval: int = 500
+    eval_loops: int = 0  # iterations at evaluation; 0 = n_loops
+    loop_tol: float = 0.0  # evaluation: stop when the relative update < loop_tol; 0 = never
+    pre_layers: int = 0  # AlgoFormer: blocks run once before the loop
+    post_layers: int = 0  # AlgoFormer: blocks run after each loop iteration, before the read-out
 
     def __post_init__(self) -> None:
         from icl_lab.models import MODEL_FAMILIES
@@ -91,6 +127,15 @@ class ModelConfig:
         _check(self.n_embd % self.n_head == 0, "model.n_head", self.n_head,
                f"a divisor of n_embd={self.n_embd}")
         _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "a number in [0, 1)")
+        for name in ("n_loops", "loop_curriculum_inc", "loop_curriculum_interval"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 1, f"model.{name}", value, "an integer >= 1")
+        for name in ("loop_grad_iters", "eval_loops", "pre_layers", "post_layers"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 0, f"model.{name}", value, "an integer >= 0")
+        _check(0 <= self.loop_curriculum_start <= self.n_loops, "model.loop_curriculum_start",
+               self.loop_curriculum_start, f"an integer in [0, n_loops={self.n_loops}]")
+        _check(self.loop_tol >= 0, "model.loop_tol", self.loop_tol, "a number >= 0")
 
 
 @dataclass(frozen=True)

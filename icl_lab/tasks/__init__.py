@@ -3,5 +3,6 @@
 from icl_lab.tasks.base import TASKS, Batch, TaskFamily, curriculum, register, sample_task
 
 from icl_lab.tasks import regression  # noqa: E402,F401  (registers the regression families)
+from icl_lab.tasks import boolean  # noqa: E402,F401  (registers the Boolean family)
 
 __all__ = ["TASKS", "Batch", "TaskFamily", "curriculum", "register", "sample_task"]

@@ -8,6 +8,7 @@ curriculum, coordinates past ``active_dims`` are zeroed (as in the reference cod
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -40,8 +41,18 @@ def _sample(cfg: TaskConfig, b: int, n: int, g: torch.Generator, active_dims: in
     return Batch(xs, ys, params, y_var)
 
 
+@functools.lru_cache(maxsize=4)
+def task_pool(size: int, d: int, prior_std: float, seed: int) -> torch.Tensor:
+    """The fixed pool [M, D] of Raventós et al.: M vectors drawn once from N(0, prior_std² I)."""
+    return prior_std * torch.randn(size, d, generator=torch.Generator().manual_seed(10_007 + seed))
+
+
 def _gaussian_weights(cfg: TaskConfig, b: int, active: int, g: torch.Generator) -> torch.Tensor:
-    w = cfg.prior_std * torch.randn(b, cfg.d, generator=g)
+    if cfg.pool_size:  # uniform over the fixed pool instead of the Gaussian prior
+        pool = task_pool(cfg.pool_size, cfg.d, cfg.prior_std, cfg.pool_seed)
+        w = pool[torch.randint(0, cfg.pool_size, (b,), generator=g)].clone()
+    else:
+        w = cfg.prior_std * torch.randn(b, cfg.d, generator=g)
     w[:, active:] = 0.0  # inactive coordinates carry no signal under the curriculum
     return w
 
@@ -50,8 +61,8 @@ def linear_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -> torch.
     return (xs @ params["w"].unsqueeze(-1)).squeeze(-1)
 
 
-@register("linear_regression", "y = wᵀx + ε, w ~ N(0, prior_std² I)",
-          ("d", "n_points", "noise_std", "prior_std", "x_distribution", "renormalize_ys"),
+@register("linear_regression", "y = wᵀx + ε, w ~ N(0, prior_std² I), or uniform over a fixed pool of pool_size vectors",
+          ("d", "n_points", "noise_std", "prior_std", "x_distribution", "renormalize_ys", "pool_size", "pool_seed"),
           linear_function)
 def linear_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                       active_dims: int | None = None) -> Batch:

@@ -94,3 +94,16 @@ def test_tasks_and_figs_listing():
     assert res.exit_code == 0 and "sparse_linear_regression" in res.stdout
     res = invoke("figs")
     assert res.exit_code == 0 and "fig01" in res.stdout
+
+
+def test_baselines_with_a_task_pool_include_dmmse_and_bayes_is_ridge_without():
+    common = ["task.d=3", "task.n_points=8", "task.noise_std=0.5", "task.prior_std=2.0"]
+    res = invoke("baselines", EXPERIMENT, *sets(common + ["task.pool_size=16"]), "--prompts", 64, "--json")
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.stdout)["dmmse"]) == 8
+    # Gaussian prior: the Bayes posterior mean is ridge with λ = σ²/τ² = 0.25 / 4.
+    res = invoke("baselines", EXPERIMENT, *sets(common + ["task.pool_size=0", "eval.ridge_lam=0.0625"]),
+                 "--prompts", 64, "--json")
+    curves = json.loads(res.stdout)
+    assert "dmmse" not in curves
+    assert curves["bayes"] == pytest.approx(curves["ridge"], abs=1e-6)

@@ -1,0 +1,189 @@
+"""``python -m benchmarks [--quick] [--json PATH]``: icl_lab's core against the reference recipe.
+
+Sections (see each module): time to quality (benchmarks.time_to_quality; lab and
+reference side by side in two processes, the main job's memory measured in the
+background once the lab's side is done), training throughput and MFU
+(benchmarks.throughput), baseline cost (benchmarks.baselines). Prints a table and writes
+a flat JSON object of named figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks import baselines, throughput, time_to_quality
+from benchmarks.common import machine_info, set_threads
+from benchmarks.memory import MainJob
+
+FULL = dict(ttq_cap_s=540.0, tiny_rounds=7, tiny_repeat=3, standard_rounds=4, standard_repeat=1,
+            baseline_prompts=1280, baseline_rounds=3, lasso_loop_prompts=320, main_job_steps=None)
+QUICK = dict(ttq_cap_s=45.0, tiny_rounds=3, tiny_repeat=2, standard_rounds=1, standard_repeat=1,
+             baseline_prompts=128, baseline_rounds=2, lasso_loop_prompts=None, main_job_steps=200)
+
+# (figure, comparison, threshold, description)
+TARGETS = [
+    ("train_speedup_tiny", ">=", 1.5, "training throughput vs reference, tiny"),
+    ("train_speedup_standard", ">=", 1.3, "training throughput vs reference, standard"),
+    ("mfu_standard", ">=", 0.65, "lab MFU at standard (fraction of fp32 matmul rate)"),
+    ("time_to_quality_speedup", ">=", 5.0, "time to quality vs reference recipe"),
+    ("baselines_speedup", ">=", 20.0, "closed-form baselines vs per-prefix loop"),
+    ("baselines_vectorised_s", "<=", 5.0, "all closed-form baselines incl. Lasso (s)"),
+    ("main_job_peak_rss_gib", "<=", 1.5, "quick main job peak memory (GiB)"),
+]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run_time_to_quality(p: dict, threads: int, work: Path) -> tuple[dict, dict]:
+    """Lab and reference side by side; the main job starts as soon as the lab's side ends."""
+    kw = dict(check_every=50, n_prompts=512, threads=threads)
+    lab = time_to_quality.start_side("lab", p["ttq_cap_s"], work / "lab.json", **kw)
+    ref = time_to_quality.start_side("reference", p["ttq_cap_s"], work / "reference.json", **kw)
+    lab.wait()
+    log("  lab side done; main job (memory) started beside the reference")
+    job = MainJob(steps=p["main_job_steps"])
+    ref.wait()
+    if lab.returncode or ref.returncode:
+        raise RuntimeError(f"time-to-quality side failed (lab rc={lab.returncode}, reference rc={ref.returncode})")
+    lab_res = json.loads((work / "lab.json").read_text())
+    ref_res = json.loads((work / "reference.json").read_text())
+    figures = time_to_quality.summarize(lab_res, ref_res, kw["check_every"], kw["n_prompts"])
+    log("  reference side done; waiting for the main job")
+    figures.update(job.finish())
+    return figures, {"lab": lab_res["history"], "reference": ref_res["history"]}
+
+
+def fmt(v: object, digits: int = 3) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float)):
+        if isinstance(v, float) and math.isnan(v):
+            return "n/a"
+        if isinstance(v, int):
+            return str(v)
+        return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def table(r: dict) -> str:
+    lines = []
+
+    def row(name: str, lab: object = "", ref: object = "", ratio: object = "", note: str = "") -> None:
+        lines.append(f"| {name} | {fmt(lab)} | {fmt(ref)} | {fmt(ratio)} | {note} |")
+
+    lines += ["| figure | icl_lab | reference | ratio | note |", "|---|---|---|---|---|"]
+    for size in ("tiny", "standard"):
+        if f"train_speedup_{size}" not in r:
+            continue
+        row(f"train steps/s, {size} (B=64, T=82, fp32)", r[f"lab_steps_per_s_{size}"],
+            r[f"reference_steps_per_s_{size}"], r[f"train_speedup_{size}"],
+            f"per-round ratio {fmt(r[f'train_speedup_{size}_min_round'])}-{fmt(r[f'train_speedup_{size}_max_round'])}")
+        row(f"train tokens/s, {size}", r[f"lab_tokens_per_s_{size}"], r[f"reference_tokens_per_s_{size}"])
+        row(f"MFU, {size}", r[f"mfu_{size}"], r[f"reference_mfu_{size}"], "",
+            f"model GFLOP/s {fmt(r[f'lab_gflops_{size}'])} vs {fmt(r[f'reference_gflops_{size}'])}; "
+            f"matmul {fmt(r[f'matmul_gflops_{size}'])} GFLOP/s")
+        if f"proposed_train_speedup_{size}" in r:
+            row(f"proposed core, {size}", r[f"proposed_steps_per_s_{size}"], r[f"reference_steps_per_s_{size}"],
+                r[f"proposed_train_speedup_{size}"], f"MFU {fmt(r[f'proposed_mfu_{size}'])} (benchmarks/proposals.py)")
+    for key in sorted(k for k in r if k.startswith("train_speedup_") and ("cuda" in k) and "round" not in k):
+        suffix = key.removeprefix("train_speedup_")
+        row(f"train steps/s, {suffix}", r[f"lab_steps_per_s_{suffix}"], r[f"reference_steps_per_s_{suffix}"], r[key],
+            f"MFU {fmt(r[f'mfu_{suffix}'])}")
+    if "time_to_quality_speedup" in r:
+        lb = r["time_to_quality_speedup_is_lower_bound"]
+        row(f"time to error<{r['ttq_target_error']} at k={r['ttq_k']}, d={r['ttq_d']} (s)",
+            r["lab_time_to_quality_s"], r["reference_time_to_quality_s"], r["time_to_quality_speedup"],
+            (f"lower bound: reference not there after {fmt(r['ttq_reference_cap_s'])} s "
+             f"({r['reference_steps']} steps, best error {fmt(r['reference_best_error'])})" if lb else
+             f"reference reached it at step {r['reference_steps']}") + f"; lab at step {fmt(r['lab_steps_to_quality'])}")
+        row("  ms per train step (recipes)", r["lab_ms_per_step"], r["reference_ms_per_step"])
+    if "baselines_speedup" in r:
+        for name in baselines.NAMES:
+            row(f"baseline {name} (s)", r[f"baseline_{name}_vectorised_s"], r[f"baseline_{name}_loop_s"],
+                r[f"baseline_{name}_speedup"],
+                f"proposed {fmt(r[f'baseline_{name}_proposed_s'])} s" if f"baseline_{name}_proposed_s" in r else "")
+        row(f"all closed-form baselines (s), {r['baselines_prompts']}x{r['baselines_points']}x{r['baselines_d']}",
+            r["baselines_vectorised_s"], r["baselines_loop_s"], r["baselines_speedup"],
+            (f"proposed {fmt(r['baselines_proposed_s'])} s = x{fmt(r['proposed_baselines_speedup'])}; "
+             if "baselines_proposed_s" in r else "")
+            + (f"loop Lasso timed on {r['loop_lasso_timed_prompts']} prompts, scaled" if "loop_lasso_timed_prompts" in r else ""))
+        row("baselines peak extra memory (GiB)", r["baselines_vectorised_peak_extra_gib"],
+            r["baselines_loop_peak_extra_gib"])
+    if "main_job_peak_rss_gib" in r:
+        row("quick main job peak RSS (GiB)", r["main_job_peak_rss_gib"], "", "",
+            f"steps: {r['main_job_steps']}, wall {fmt(r['main_job_wall_s'])} s (beside the reference's run)")
+    lines += ["", "| target | figure | value | pass |", "|---|---|---|---|"]
+    for key, op, thr, desc in TARGETS:
+        if key in r:
+            v = r[key]
+            ok = (v >= thr if op == ">=" else v <= thr) if not (isinstance(v, float) and math.isnan(v)) else False
+            note = " (lower bound)" if key == "time_to_quality_speedup" and r.get(
+                "time_to_quality_speedup_is_lower_bound") else ""
+            lines.append(f"| {desc} {op} {thr} | {key} | {fmt(v)}{note} | {'PASS' if ok else 'FAIL'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="short development run (minutes); figures are rough")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads for every side (default 1: stable on a shared 2-core machine)")
+    ap.add_argument("--sections", default="ttq,throughput,baselines",
+                    help="comma-separated subset of ttq (with memory), throughput, baselines")
+    ap.add_argument("--ttq-cap", type=float, default=None, help="seconds of reference training at most")
+    ap.add_argument("--no-proposed", action="store_true", help="skip the prototypes of proposed core changes")
+    a = ap.parse_args(argv)
+    p = dict(QUICK if a.quick else FULL)
+    if a.ttq_cap is not None:
+        p["ttq_cap_s"] = a.ttq_cap
+    sections = {s.strip() for s in a.sections.split(",") if s.strip()}
+    set_threads(a.threads)
+    t0 = time.perf_counter()
+    r: dict = {"mode": "quick" if a.quick else "full", "threads": a.threads, **machine_info()}
+    history = None
+    if "ttq" in sections:
+        log(f"time to quality (lab and reference side by side, reference cap {p['ttq_cap_s']:.0f} s) + main job memory")
+        with tempfile.TemporaryDirectory(prefix="icl_bench_ttq_") as work:
+            figures, history = run_time_to_quality(p, a.threads, Path(work))
+        r.update(figures)
+        log(f"  lab {fmt(r['lab_time_to_quality_s'])} s, reference {fmt(r['reference_time_to_quality_s'])} s, "
+            f"main job peak {fmt(r['main_job_peak_rss_gib'])} GiB")
+    if "throughput" in sections:
+        log("training throughput (interleaved rounds, fp32, CPU)")
+        proposed = not a.no_proposed
+        r.update(throughput.measure("tiny", p["tiny_rounds"], p["tiny_repeat"], proposed=proposed, log=log))
+        r.update(throughput.measure("standard", p["standard_rounds"], p["standard_repeat"], proposed=proposed, log=log))
+        if torch.cuda.is_available():  # GPU code path: fp32 and bf16 autocast, both sides alike
+            cuda = torch.device("cuda")
+            for size in ("tiny", "standard"):
+                for bf16 in (False, True):
+                    r.update(throughput.measure(size, 5, 5, device=cuda, bf16=bf16, log=log))
+    if "baselines" in sections:
+        log(f"closed-form baselines ({p['baseline_prompts']} prompts x 41 points x d=20)")
+        r.update(baselines.measure(p["baseline_prompts"], p["baseline_rounds"], p["lasso_loop_prompts"],
+                                   with_proposed=not a.no_proposed, log=log))
+    r["benchmark_wall_s"] = time.perf_counter() - t0
+    print(table(r))
+    print(f"\n{r['cpu_model']}, {r['cpu_cores']} cores, torch {r['torch_version']}, threads {a.threads}, "
+          f"{r['mode']} mode, {r['benchmark_wall_s']:.0f} s")
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(r, indent=1, default=str) + "\n")
+        if history is not None:
+            a.json.with_suffix(".ttq_history.json").write_text(json.dumps(history) + "\n")
+    return r
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Cost of the closed-form baselines: icl_lab's vectorised ones against a per-prefix loop.
+
+Data: noiseless linear regression, 1280 prompts x 41 points x d = 20 (float32, as the
+evaluation feeds them). Baselines and hyper-parameters are the lab's defaults (EvalConfig):
+least squares, ridge (lam 0.1), Bayes (the task's prior: noise 0, prior std 1), averaging,
+3-NN, Lasso (alpha 0.01), GD (1 step). Each pair is timed in alternating rounds (vectorised,
+loop, [proposed], loop, vectorised, ...); medians are summed over the baselines.
+
+The scikit-learn Lasso loop (one fit per prompt and prefix, ~52k fits) dominates the
+loop's time; its fits are independent, so its cost is exactly linear in the number of
+prompts, and it may be timed on a subset (``lasso_loop_prompts``) and scaled up (stated
+in the output as ``loop_lasso_timed_prompts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from benchmarks import loop_baselines as loop
+from benchmarks import proposals
+from benchmarks.common import PeakRSS, interleaved, median
+from icl_lab.baselines import regression as core
+from icl_lab.config import EvalConfig, TaskConfig
+from icl_lab.tasks import sample_task
+
+NAMES = ("least_squares", "ridge", "bayes", "averaging", "knn", "lasso", "gd")
+
+
+def data(n_prompts: int = 1280, n_points: int = 41, d: int = 20, seed: int = 7) -> tuple[torch.Tensor, torch.Tensor, TaskConfig]:
+    task = TaskConfig(d=d, n_points=n_points)
+    batch = sample_task(task, n_prompts, torch.Generator().manual_seed(seed))
+    return batch.xs, batch.ys, task
+
+
+def vectorised(task: TaskConfig, ev: EvalConfig) -> dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+    return {
+        "least_squares": core.least_squares,
+        "ridge": lambda xs, ys: core.ridge(xs, ys, lam=ev.ridge_lam),
+        "bayes": lambda xs, ys: core.bayes(xs, ys, noise_std=task.noise_std, prior_std=task.prior_std)[0],
+        "averaging": core.averaging,
+        "knn": lambda xs, ys: core.knn(xs, ys, k=ev.knn_k),
+        "lasso": lambda xs, ys: core.lasso(xs, ys, alpha=ev.lasso_alpha),
+        "gd": lambda xs, ys: core.gd(xs, ys, steps=ev.gd_steps),
+    }
+
+
+def per_prefix_loop(task: TaskConfig, ev: EvalConfig) -> dict[str, Callable]:
+    return {
+        "least_squares": loop.least_squares,
+        "ridge": lambda xs, ys: loop.ridge(xs, ys, ev.ridge_lam),
+        "bayes": lambda xs, ys: loop.bayes(xs, ys, task.noise_std, task.prior_std)[0],
+        "averaging": loop.averaging,
+        "knn": lambda xs, ys: loop.knn(xs, ys, ev.knn_k),
+        "lasso": lambda xs, ys: loop.lasso(xs, ys, ev.lasso_alpha),
+        "gd": lambda xs, ys: loop.gd(xs, ys, ev.gd_steps),
+    }
+
+
+def proposed(task: TaskConfig, ev: EvalConfig) -> dict[str, Callable]:
+    """The core with the changes of ``benchmarks.proposals`` (unchanged where none is proposed)."""
+    vec = vectorised(task, ev)
+
+    def chunked(fn: Callable) -> Callable:
+        def run(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+            with proposals.gram_chunks():
+                return fn(xs, ys)
+        return run
+
+    bayes = (lambda xs, ys: proposals.bayes_noiseless(xs, ys, task.prior_std)[0]) if task.noise_std == 0 \
+        else chunked(vec["bayes"])
+    def lasso(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        with proposals.symmetric_matvec():
+            return vec["lasso"](xs, ys)
+
+    return {**vec, "least_squares": proposals.least_squares, "ridge": chunked(vec["ridge"]), "bayes": bayes,
+            "gd": chunked(vec["gd"]), "lasso": lasso}
+
+
+def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | None = None,
+            with_proposed: bool = True, log: Callable[[str], None] | None = None) -> dict[str, float]:
+    xs, ys, task = data(n_prompts)
+    ev = EvalConfig()
+    vec, lp = vectorised(task, ev), per_prefix_loop(task, ev)
+    prop = proposed(task, ev) if with_proposed else {}
+    out: dict[str, float] = {"baselines_prompts": n_prompts, "baselines_points": xs.shape[1], "baselines_d": xs.shape[2]}
+    tot = {"vectorised": 0.0, "loop": 0.0, "proposed": 0.0}
+    peak = {"vectorised": 0.0, "loop": 0.0}
+    max_diff = 0.0
+    for name in NAMES:
+        results: dict[str, object] = {}
+
+        def timed(side: str, fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+            def call() -> None:
+                if side in peak:
+                    with PeakRSS() as p:
+                        results[side] = fn(x, y)
+                    peak[side] = max(peak[side], p.extra_gib)
+                else:
+                    results[side] = fn(x, y)
+            return call
+
+        scale = 1.0
+        lx, ly = xs, ys
+        if name == "lasso" and lasso_loop_prompts and lasso_loop_prompts < n_prompts:
+            lx, ly, scale = xs[:lasso_loop_prompts], ys[:lasso_loop_prompts], n_prompts / lasso_loop_prompts
+            out["loop_lasso_timed_prompts"] = lasso_loop_prompts
+        fns = {"vectorised": timed("vectorised", vec[name], xs, ys), "loop": timed("loop", lp[name], lx, ly)}
+        if prop:
+            fns["proposed"] = timed("proposed", prop[name], xs, ys)
+        loop_rounds = 1 if name == "lasso" else max(1, rounds - 1)
+        times = interleaved(fns, rounds=loop_rounds)
+        if rounds > loop_rounds:  # further rounds without the (slow) loop
+            more = interleaved({k: f for k, f in fns.items() if k != "loop"}, rounds=rounds - loop_rounds)
+            for k, v in more.items():
+                times[k] += v
+        t_vec, t_loop = median(times["vectorised"]), scale * median(times["loop"])
+        out[f"baseline_{name}_vectorised_s"] = t_vec
+        out[f"baseline_{name}_loop_s"] = t_loop
+        out[f"baseline_{name}_speedup"] = t_loop / t_vec
+        tot["vectorised"] += t_vec
+        tot["loop"] += t_loop
+        if prop:
+            out[f"baseline_{name}_proposed_s"] = median(times["proposed"])
+            tot["proposed"] += median(times["proposed"])
+        a = np.asarray(results["vectorised"].double().numpy())[: lx.shape[0]]
+        diff = float(np.abs(a - np.asarray(results["loop"])).max())
+        out[f"baseline_{name}_max_abs_diff"] = diff
+        if name != "lasso":  # sklearn's default tol (1e-4) is looser than the core's (1e-8)
+            max_diff = max(max_diff, diff)
+        if log:
+            log(f"  {name:<14} vectorised {t_vec:7.3f} s   loop {t_loop:8.2f} s   x{t_loop / t_vec:6.1f}"
+                + (f"   proposed {median(times['proposed']):7.3f} s" if prop else ""))
+    out["baselines_vectorised_s"] = tot["vectorised"]
+    out["baselines_loop_s"] = tot["loop"]
+    out["baselines_speedup"] = tot["loop"] / tot["vectorised"]
+    out["baselines_max_abs_diff_excl_lasso"] = max_diff
+    out["baselines_vectorised_peak_extra_gib"] = peak["vectorised"]
+    out["baselines_loop_peak_extra_gib"] = peak["loop"]
+    if prop:
+        out["baselines_proposed_s"] = tot["proposed"]
+        out["proposed_baselines_speedup"] = tot["loop"] / tot["proposed"]
+    return out

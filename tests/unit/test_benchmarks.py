@@ -1,0 +1,197 @@
+"""Correctness of the benchmark's pieces (no timings): the reference is faithful, the
+per-prefix loops compute the same maths as the vectorised baselines, the prototypes of
+proposed core changes compute what the core computes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("transformers")
+pytest.importorskip("sklearn")
+
+from benchmarks import loop_baselines as loop  # noqa: E402
+from benchmarks import proposals  # noqa: E402
+from benchmarks.reference import (  # noqa: E402
+    TransformerModel,
+    copy_reference_into_lab,
+    garg_curriculum,
+    lab_twin,
+    make_reference_optimizer,
+    train_step,
+)
+from benchmarks.throughput import SIZES, model_flops_per_step  # noqa: E402
+from icl_lab.baselines import regression as core  # noqa: E402
+from icl_lab.config import ExperimentConfig, ModelConfig, TrainConfig  # noqa: E402
+from icl_lab.models import ICLRegressor  # noqa: E402
+from icl_lab.train import make_optimizer, training_loss  # noqa: E402
+
+
+def _randomise(model: torch.nn.Module, seed: int = 0) -> None:
+    """Weights far from the 0.02 initialisation, so every layer matters in the comparison."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            is_norm_gain = p.dim() == 1 and name.endswith("weight")  # LayerNorm weights: around 1
+            p.copy_(0.3 * torch.randn(p.shape, generator=g) + float(is_norm_gain))
+
+
+def _pair(activation: str = "gelu", d: int = 5, n: int = 7, size: tuple[int, int, int] = (16, 2, 2)):
+    torch.manual_seed(0)
+    ref = TransformerModel(d, n, *size, activation_function=activation)
+    _randomise(ref)
+    lab = copy_reference_into_lab(ref, lab_twin(ref))
+    g = torch.Generator().manual_seed(1)
+    xs = torch.randn(3, n, d, generator=g)
+    ys = torch.randn(3, n, generator=g)
+    return ref, lab, xs, ys
+
+
+def test_reference_forward_equals_lab_with_copied_weights():
+    ref, lab, xs, ys = _pair("gelu")  # exact GELU, as icl_lab's nn.GELU()
+    with torch.no_grad():
+        out_ref, out_lab = ref(xs, ys), lab(xs, ys)
+    assert out_ref.shape == out_lab.shape == ys.shape
+    assert out_ref.abs().max() > 0.1  # a non-trivial function
+    torch.testing.assert_close(out_lab, out_ref, atol=1e-5, rtol=1e-5)
+
+
+def test_reference_default_activation_differs_only_by_gelu_approximation():
+    ref, lab, xs, ys = _pair("gelu_new")  # GPT2Config's default: tanh approximation
+    with torch.no_grad():
+        diff = (ref(xs, ys) - lab(xs, ys)).abs().max().item()
+    assert 0 < diff < 0.05
+
+
+def test_token_layout_and_readin_match():
+    ref, lab, xs, ys = _pair()
+    tokens = TransformerModel._combine(xs, ys)  # x_1, [y_1, 0..], x_2, ...
+    assert torch.equal(tokens[:, 0::2], xs)
+    assert torch.equal(tokens[:, 1::2, 0], ys) and not tokens[:, 1::2, 1:].any()
+    with torch.no_grad():
+        torch.testing.assert_close(lab.encoder(xs, ys), ref._read_in(tokens))
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_parameter_counts_equal(size):
+    n_embd, n_layer, n_head = SIZES[size]
+    ref = TransformerModel(20, 41, n_embd, n_layer, n_head)
+    lab = lab_twin(ref)
+    assert ref.num_parameters() == lab.num_parameters()  # wte is bypassed by inputs_embeds
+    assert ref.num_parameters(include_unused=True) - ref.num_parameters() == 50257 * n_embd
+
+
+def test_one_train_step_is_the_same_update():
+    """Adam (reference) and icl_lab's AdamW with weight decay 0, same loss: same parameters after a step."""
+    ref, lab, xs, ys = _pair("gelu")
+    opt_lab = make_optimizer(lab, ExperimentConfig(train=TrainConfig(lr=1e-2, weight_decay=0.0)))
+    loss_ref = train_step(ref, xs, ys, make_reference_optimizer(ref, lr=1e-2))
+    loss = training_loss(lab, xs, ys)
+    opt_lab.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_lab.step()
+    assert math.isclose(loss.item(), loss_ref, rel_tol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(lab(xs, ys), ref(xs, ys), atol=1e-5, rtol=1e-5)
+
+
+def test_flop_count_uses_the_model_matmul_weights():
+    for size, (e, layers, heads) in SIZES.items():
+        lab = ICLRegressor(ModelConfig(encoding="interleaved", n_embd=e, n_layer=layers, n_head=heads, max_points=41), 20)
+        weights = sum(m.weight.numel() for m in lab.modules() if isinstance(m, torch.nn.Linear))
+        tokens = 64 * 82
+        assert model_flops_per_step(e, layers) == 6 * weights * tokens + 12 * layers * e * 82 * tokens
+
+
+def test_garg_curriculum_scaled_to_d8():
+    assert garg_curriculum(0, 8, 17) == (5, 11)
+    assert garg_curriculum(1999, 8, 17) == (5, 11)
+    assert garg_curriculum(2000, 8, 17) == (6, 13)
+    assert garg_curriculum(6000, 8, 17) == (8, 17)
+    assert garg_curriculum(60000, 8, 17) == (8, 17)
+    assert garg_curriculum(0, 20, 41) == (5, 11) and garg_curriculum(30000, 20, 41) == (20, 41)
+
+
+def _prompts(b=6, n=12, d=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.randn(b, n, d, generator=g, dtype=torch.float64)
+    ys = (xs @ torch.randn(b, d, 1, generator=g, dtype=torch.float64))[..., 0]
+    return xs, ys
+
+
+def test_loop_baselines_equal_vectorised():
+    xs, ys = _prompts()
+    pairs = {
+        "least_squares": (loop.least_squares(xs, ys), core.least_squares(xs, ys)),
+        "ridge": (loop.ridge(xs, ys, 0.1), core.ridge(xs, ys, 0.1)),
+        "bayes_mean": (loop.bayes(xs, ys, 0.0, 1.0)[0], core.bayes(xs, ys, 0.0, 1.0)[0]),
+        "bayes_var": (loop.bayes(xs, ys, 0.0, 1.0)[1], core.bayes(xs, ys, 0.0, 1.0)[1]),
+        "bayes_noisy_mean": (loop.bayes(xs, ys, 0.5, 2.0)[0], core.bayes(xs, ys, 0.5, 2.0)[0]),
+        "bayes_noisy_var": (loop.bayes(xs, ys, 0.5, 2.0)[1], core.bayes(xs, ys, 0.5, 2.0)[1]),
+        "averaging": (loop.averaging(xs, ys), core.averaging(xs, ys)),
+        "knn": (loop.knn(xs, ys, 3), core.knn(xs, ys, 3)),
+        "gd": (loop.gd(xs, ys, 1), core.gd(xs, ys, 1)),
+        "gd3": (loop.gd(xs, ys, 3), core.gd(xs, ys, 3)),
+    }
+    for name, (a, b) in pairs.items():
+        np.testing.assert_allclose(a, b.numpy(), atol=1e-7, rtol=1e-7, err_msg=name)
+    # Lasso: compared where the problem is over-determined (k > d). Below, scikit-learn's
+    # coordinate descent may stop unconverged (100k sweeps) at a worse objective than the
+    # core's homotopy, e.g. prompt 0, k = 2 here.
+    d = xs.shape[2]
+    a, b = loop.lasso(xs, ys, 0.01, tol=1e-12), core.lasso(xs, ys, 0.01)
+    np.testing.assert_allclose(a[:, d + 1 :], b[:, d + 1 :].numpy(), atol=1e-7, rtol=1e-7, err_msg="lasso")
+
+
+@pytest.mark.parametrize("encoding", ["interleaved", "compact"])
+def test_final_block_at_readout_computes_the_same(encoding):
+    cfg = ModelConfig(encoding=encoding, n_embd=16, n_layer=2, n_head=2, max_points=9)
+    torch.manual_seed(0)
+    lab = ICLRegressor(cfg, 4)
+    _randomise(lab, seed=3)
+    fast = proposals.FinalBlockAtReadout(cfg, 4)
+    fast.load_state_dict(lab.state_dict())
+    g = torch.Generator().manual_seed(2)
+    xs, ys = torch.randn(3, 9, 4, generator=g), torch.randn(3, 9, generator=g)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(xs, ys), lab(xs, ys), atol=1e-5, rtol=1e-5)
+    loss = training_loss(fast, xs, ys)
+    loss.backward()
+    assert all(p.grad is not None for p in fast.parameters())
+
+
+def test_proposed_least_squares_and_bayes_equal_core():
+    xs, ys = _prompts(b=8, n=14, d=5)
+    xs[:2, :, 3:] = 0.0  # degenerate prompts: inputs in a subspace -> fallback path
+    ys[:2] = (xs[:2] @ torch.randn(2, 5, 1, dtype=torch.float64))[..., 0]
+    torch.testing.assert_close(proposals.least_squares(xs, ys), core.least_squares(xs, ys), atol=1e-8, rtol=1e-8)
+    mean, var = proposals.bayes_noiseless(xs, ys, 1.5)
+    ref_mean, ref_var = core.bayes(xs, ys, 0.0, 1.5)
+    torch.testing.assert_close(mean, ref_mean, atol=1e-8, rtol=1e-8)
+    torch.testing.assert_close(var, ref_var, atol=1e-8, rtol=1e-8)
+    with proposals.gram_chunks(2**10):
+        torch.testing.assert_close(core.ridge(xs, ys, 0.1), core.ridge(xs, ys, 0.1))
+
+
+def test_time_to_quality_sides_run():
+    from benchmarks import time_to_quality as ttq
+
+    for side in ("lab", "reference"):
+        res = ttq.run_side(side, cap_s=1e-6, check_every=2, n_prompts=16)
+        assert res["steps"] == 2 and len(res["history"]) == 1
+        assert math.isfinite(res["final_error"]) and res["final_error"] > 0
+    summary = ttq.summarize({"reached": True, "time_s": 10.0, "steps": 100, "final_error": 0.05, "best_error": 0.05,
+                             "ms_per_step": 5.0, "cap_s": 60},
+                            {"reached": False, "time_s": 60.0, "steps": 600, "final_error": 0.5, "best_error": 0.4,
+                             "ms_per_step": 100.0, "cap_s": 60}, 50, 16)
+    assert summary["time_to_quality_speedup"] == 6.0 and summary["time_to_quality_speedup_is_lower_bound"]
+
+
+def test_proposed_lasso_matvec_equals_core():
+    xs, ys = _prompts(b=5, n=12, d=5, seed=4)
+    with proposals.symmetric_matvec():
+        fast = core.lasso(xs, ys, 0.01)
+    torch.testing.assert_close(fast, core.lasso(xs, ys, 0.01), atol=1e-9, rtol=1e-9)
