@@ -1,10 +1,10 @@
 """``python -m benchmarks [--quick] [--json PATH]``: icl_lab's core against the reference recipe.
 
-Sections (see each module): time to quality (benchmarks.time_to_quality; lab and
-reference side by side in two processes, the main job's memory measured in the
-background once the lab's side is done), training throughput and MFU
-(benchmarks.throughput), baseline cost (benchmarks.baselines). Prints a table and writes
-a flat JSON object of named figures.
+Sections (see each module): the quick main job's peak memory (benchmarks.memory; in the
+background from the start), time to quality (benchmarks.time_to_quality; lab and
+reference side by side in two processes), training throughput and MFU
+(benchmarks.throughput), baseline cost (benchmarks.baselines). Every comparison runs
+both sides alike and side by side; prints a table and writes a flat JSON object.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from benchmarks import baselines, throughput, time_to_quality
 from benchmarks.common import machine_info, set_threads
 from benchmarks.memory import MainJob
 
-FULL = dict(ttq_cap_s=540.0, tiny_rounds=7, tiny_repeat=3, standard_rounds=4, standard_repeat=1,
-            baseline_prompts=1280, baseline_rounds=3, lasso_loop_prompts=320, main_job_steps=None)
-QUICK = dict(ttq_cap_s=45.0, tiny_rounds=3, tiny_repeat=2, standard_rounds=1, standard_repeat=1,
+FULL = dict(ttq_cap_s=600.0, ttq_wall_cap_s=540.0, tiny_rounds=7, tiny_repeat=3, standard_rounds=3,
+            standard_repeat=1, baseline_prompts=1280, baseline_rounds=3, lasso_loop_prompts=320, main_job_steps=None)
+QUICK = dict(ttq_cap_s=45.0, ttq_wall_cap_s=60.0, tiny_rounds=3, tiny_repeat=2, standard_rounds=1, standard_repeat=1,
              baseline_prompts=128, baseline_rounds=2, lasso_loop_prompts=None, main_job_steps=200)
 
 # (figure, comparison, threshold, description)
@@ -44,22 +44,20 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def run_time_to_quality(p: dict, threads: int, work: Path) -> tuple[dict, dict]:
-    """Lab and reference side by side; the main job starts as soon as the lab's side ends."""
-    kw = dict(check_every=50, n_prompts=512, threads=threads)
-    lab = time_to_quality.start_side("lab", p["ttq_cap_s"], work / "lab.json", **kw)
-    ref = time_to_quality.start_side("reference", p["ttq_cap_s"], work / "reference.json", **kw)
+def run_time_to_quality(p: dict, threads: int, clock: str, work: Path) -> tuple[dict, dict]:
+    """Lab and reference side by side, each in its own process."""
+    kw = dict(check_every=50, n_prompts=512, threads=threads, clock=clock)
+    lab = time_to_quality.start_side("lab", p["ttq_cap_s"], work / "lab.json", wall_cap_s=p["ttq_wall_cap_s"], **kw)
+    ref = time_to_quality.start_side("reference", p["ttq_cap_s"], work / "reference.json",
+                                     wall_cap_s=p["ttq_wall_cap_s"], **kw)
     lab.wait()
-    log("  lab side done; main job (memory) started beside the reference")
-    job = MainJob(steps=p["main_job_steps"])
+    log("  lab side done")
     ref.wait()
     if lab.returncode or ref.returncode:
         raise RuntimeError(f"time-to-quality side failed (lab rc={lab.returncode}, reference rc={ref.returncode})")
     lab_res = json.loads((work / "lab.json").read_text())
     ref_res = json.loads((work / "reference.json").read_text())
     figures = time_to_quality.summarize(lab_res, ref_res, kw["check_every"], kw["n_prompts"])
-    log("  reference side done; waiting for the main job")
-    figures.update(job.finish())
     return figures, {"lab": lab_res["history"], "reference": ref_res["history"]}
 
 
@@ -87,26 +85,34 @@ def table(r: dict) -> str:
             continue
         row(f"train steps/s, {size} (B=64, T=82, fp32)", r[f"lab_steps_per_s_{size}"],
             r[f"reference_steps_per_s_{size}"], r[f"train_speedup_{size}"],
-            f"per-round ratio {fmt(r[f'train_speedup_{size}_min_round'])}-{fmt(r[f'train_speedup_{size}_max_round'])}")
+            f"per-round ratio {fmt(r[f'train_speedup_{size}_min_round'])}-{fmt(r[f'train_speedup_{size}_max_round'])}; "
+            f"wall-clock ratio {fmt(r.get(f'train_speedup_{size}_wall', math.nan))}")
         row(f"train tokens/s, {size}", r[f"lab_tokens_per_s_{size}"], r[f"reference_tokens_per_s_{size}"])
         row(f"MFU, {size}", r[f"mfu_{size}"], r[f"reference_mfu_{size}"], "",
             f"model GFLOP/s {fmt(r[f'lab_gflops_{size}'])} vs {fmt(r[f'reference_gflops_{size}'])}; "
             f"matmul {fmt(r[f'matmul_gflops_{size}'])} GFLOP/s")
         if f"proposed_train_speedup_{size}" in r:
             row(f"proposed core, {size}", r[f"proposed_steps_per_s_{size}"], r[f"reference_steps_per_s_{size}"],
-                r[f"proposed_train_speedup_{size}"], f"MFU {fmt(r[f'proposed_mfu_{size}'])} (benchmarks/proposals.py)")
+                r[f"proposed_train_speedup_{size}"],
+                f"x{fmt(r[f'proposed_over_lab_{size}'])} over icl_lab; MFU {fmt(r[f'proposed_mfu_{size}'])} "
+                "(benchmarks/proposals.py)")
     for key in sorted(k for k in r if k.startswith("train_speedup_") and ("cuda" in k) and "round" not in k):
         suffix = key.removeprefix("train_speedup_")
         row(f"train steps/s, {suffix}", r[f"lab_steps_per_s_{suffix}"], r[f"reference_steps_per_s_{suffix}"], r[key],
             f"MFU {fmt(r[f'mfu_{suffix}'])}")
     if "time_to_quality_speedup" in r:
         lb = r["time_to_quality_speedup_is_lower_bound"]
-        row(f"time to error<{r['ttq_target_error']} at k={r['ttq_k']}, d={r['ttq_d']} (s)",
+        row(f"time to error<{r['ttq_target_error']} at k={r['ttq_k']}, d={r['ttq_d']} ({r['ttq_clock']} s)",
             r["lab_time_to_quality_s"], r["reference_time_to_quality_s"], r["time_to_quality_speedup"],
-            (f"lower bound: reference not there after {fmt(r['ttq_reference_cap_s'])} s "
-             f"({r['reference_steps']} steps, best error {fmt(r['reference_best_error'])})" if lb else
+            (f"lower bound: reference not there when stopped ({r['reference_stopped_by']}) at step "
+             f"{r['reference_steps']}, best error {fmt(r['reference_best_error'])}" if lb else
              f"reference reached it at step {r['reference_steps']}") + f"; lab at step {fmt(r['lab_steps_to_quality'])}")
+        row("  same, wall clock (s)", r["lab_time_to_quality_wall_s"], r["reference_time_wall_s"])
         row("  ms per train step (recipes)", r["lab_ms_per_step"], r["reference_ms_per_step"])
+        if "time_to_quality_speedup_curriculum_bound" in r:
+            row("  reference time to step 6000 (first step with all 8 dims)", "",
+                r["reference_s_until_full_curriculum"], r["time_to_quality_speedup_curriculum_bound"],
+                "argued bound: before, x_8 = 0 in every prompt, its read-in column gets no gradient")
     if "baselines_speedup" in r:
         for name in baselines.NAMES:
             row(f"baseline {name} (s)", r[f"baseline_{name}_vectorised_s"], r[f"baseline_{name}_loop_s"],
@@ -116,12 +122,13 @@ def table(r: dict) -> str:
             r["baselines_vectorised_s"], r["baselines_loop_s"], r["baselines_speedup"],
             (f"proposed {fmt(r['baselines_proposed_s'])} s = x{fmt(r['proposed_baselines_speedup'])}; "
              if "baselines_proposed_s" in r else "")
-            + (f"loop Lasso timed on {r['loop_lasso_timed_prompts']} prompts, scaled" if "loop_lasso_timed_prompts" in r else ""))
+            + (f"loop Lasso timed on {r['loop_lasso_timed_prompts']} prompts, scaled; " if "loop_lasso_timed_prompts" in r else "")
+            + f"wall-clock ratio {fmt(r.get('baselines_speedup_wall', math.nan))}")
         row("baselines peak extra memory (GiB)", r["baselines_vectorised_peak_extra_gib"],
             r["baselines_loop_peak_extra_gib"])
     if "main_job_peak_rss_gib" in r:
         row("quick main job peak RSS (GiB)", r["main_job_peak_rss_gib"], "", "",
-            f"steps: {r['main_job_steps']}, wall {fmt(r['main_job_wall_s'])} s (beside the reference's run)")
+            f"steps: {r['main_job_steps']}, wall {fmt(r['main_job_wall_s'])} s (in the background of the timings)")
     lines += ["", "| target | figure | value | pass |", "|---|---|---|---|"]
     for key, op, thr, desc in TARGETS:
         if key in r:
@@ -139,44 +146,58 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads for every side (default 1: stable on a shared 2-core machine)")
-    ap.add_argument("--sections", default="ttq,throughput,baselines",
-                    help="comma-separated subset of ttq (with memory), throughput, baselines")
+    ap.add_argument("--sections", default="memory,ttq,throughput,baselines",
+                    help="comma-separated subset of memory, ttq, throughput, baselines")
+    ap.add_argument("--clock", choices=("auto", "cpu", "wall"), default="auto",
+                    help="timing clock; auto = process CPU time with one thread (robust to other jobs), else wall")
     ap.add_argument("--ttq-cap", type=float, default=None, help="seconds of reference training at most")
     ap.add_argument("--no-proposed", action="store_true", help="skip the prototypes of proposed core changes")
     a = ap.parse_args(argv)
     p = dict(QUICK if a.quick else FULL)
     if a.ttq_cap is not None:
-        p["ttq_cap_s"] = a.ttq_cap
+        p["ttq_cap_s"] = p["ttq_wall_cap_s"] = a.ttq_cap
+    clock = a.clock if a.clock != "auto" else ("cpu" if a.threads == 1 else "wall")
     sections = {s.strip() for s in a.sections.split(",") if s.strip()}
     set_threads(a.threads)
     t0 = time.perf_counter()
-    r: dict = {"mode": "quick" if a.quick else "full", "threads": a.threads, **machine_info()}
+    r: dict = {"mode": "quick" if a.quick else "full", "threads": a.threads, "clock": clock, **machine_info()}
     history = None
+    job = None
+    if "memory" in sections:  # the main job runs in the background while the sections below are timed
+        log(f"main job started in the background (memory; {p['main_job_steps'] or 'all'} steps)")
+        job = MainJob(steps=p["main_job_steps"])
     if "ttq" in sections:
-        log(f"time to quality (lab and reference side by side, reference cap {p['ttq_cap_s']:.0f} s) + main job memory")
+        log(f"time to quality (lab and reference side by side; reference cap {p['ttq_cap_s']:.0f} s {clock}, "
+            f"{p['ttq_wall_cap_s']:.0f} s wall)")
         with tempfile.TemporaryDirectory(prefix="icl_bench_ttq_") as work:
-            figures, history = run_time_to_quality(p, a.threads, Path(work))
+            figures, history = run_time_to_quality(p, a.threads, clock, Path(work))
         r.update(figures)
-        log(f"  lab {fmt(r['lab_time_to_quality_s'])} s, reference {fmt(r['reference_time_to_quality_s'])} s, "
-            f"main job peak {fmt(r['main_job_peak_rss_gib'])} GiB")
+        log(f"  lab {fmt(r['lab_time_to_quality_s'])} s, reference {fmt(r['reference_time_to_quality_s'])} s "
+            f"({'reached' if r['reference_reached_target'] else 'stopped by ' + r['reference_stopped_by']})")
     if "throughput" in sections:
-        log("training throughput (interleaved rounds, fp32, CPU)")
+        log(f"training throughput (interleaved rounds, fp32, CPU, {clock} clock)")
         proposed = not a.no_proposed
-        r.update(throughput.measure("tiny", p["tiny_rounds"], p["tiny_repeat"], proposed=proposed, log=log))
-        r.update(throughput.measure("standard", p["standard_rounds"], p["standard_repeat"], proposed=proposed, log=log))
+        for size in ("tiny", "standard"):
+            r.update(throughput.measure(size, p[f"{size}_rounds"], p[f"{size}_repeat"], proposed=proposed,
+                                        clock=clock, log=log))
         if torch.cuda.is_available():  # GPU code path: fp32 and bf16 autocast, both sides alike
             cuda = torch.device("cuda")
             for size in ("tiny", "standard"):
                 for bf16 in (False, True):
                     r.update(throughput.measure(size, 5, 5, device=cuda, bf16=bf16, log=log))
     if "baselines" in sections:
-        log(f"closed-form baselines ({p['baseline_prompts']} prompts x 41 points x d=20)")
+        log(f"closed-form baselines ({p['baseline_prompts']} prompts x 41 points x d=20, {clock} clock)")
         r.update(baselines.measure(p["baseline_prompts"], p["baseline_rounds"], p["lasso_loop_prompts"],
-                                   with_proposed=not a.no_proposed, log=log))
+                                   with_proposed=not a.no_proposed, clock=clock, log=log))
+    if job is not None:
+        log("waiting for the main job")
+        r.update(job.finish())
+        log(f"  main job peak {fmt(r['main_job_peak_rss_gib'])} GiB")
     r["benchmark_wall_s"] = time.perf_counter() - t0
     print(table(r))
     print(f"\n{r['cpu_model']}, {r['cpu_cores']} cores, torch {r['torch_version']}, threads {a.threads}, "
-          f"{r['mode']} mode, {r['benchmark_wall_s']:.0f} s")
+          f"{clock} clock, {r['mode']} mode, {r['benchmark_wall_s']:.0f} s, "
+          f"load average {r['load_average_1min_at_start']} at start")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(r, indent=1, default=str) + "\n")

@@ -26,28 +26,32 @@ def median(values: list[float]) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int, repeat: int = 1,
-                sync: Callable[[], None] | None = None) -> dict[str, list[float]]:
+                sync: Callable[[], None] | None = None) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Seconds per call of each function, measured in alternating rounds.
 
     Round r runs every function ``repeat`` times back to back, in the given order on even
     rounds and reversed on odd ones (A B C, C B A, ...), so that a change of machine load
-    during the measurement hits every side alike. Returns {name: [seconds per call, one
-    entry per round]}; compare medians.
+    during the measurement hits every side alike. Returns ``(wall, cpu)``, each
+    {name: [seconds per call, one entry per round]}: wall-clock time and this process's
+    CPU time (``time.process_time``; with one thread it is the time the call actually
+    ran on a core, which other jobs' time-slicing does not inflate). Compare medians.
     """
-    out: dict[str, list[float]] = {name: [] for name in fns}
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     names = list(fns)
     for r in range(rounds):
         for name in (names if r % 2 == 0 else names[::-1]):
             fn = fns[name]
             if sync:
                 sync()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(repeat):
                 fn()
             if sync:
                 sync()
-            out[name].append((time.perf_counter() - t0) / repeat)
-    return out
+            wall[name].append((time.perf_counter() - t0) / repeat)
+            cpu[name].append((time.process_time() - c0) / repeat)
+    return wall, cpu
 
 
 def rss_gib() -> float:

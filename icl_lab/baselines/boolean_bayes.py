@@ -26,7 +26,10 @@ teach_dnf beyond enumeration  revealed terms exact + prior IS for the rest  4096
 other classes beyond          resample-move SMC (boolean_smc.py)          128 particles
 ============================  ==========================================  ====================
 
-Sampled methods carry Monte Carlo error; boolean_smc.py states the measured error.
+Sampled methods carry Monte Carlo error; boolean_smc.py states the measured error (a
+sampled curve is a lower bound on the Bayes accuracy in expectation). Noisy parity beyond
+the enumeration limit also falls to SMC, which cannot locate a parity among 2^n: its curve
+there is not meaningful.
 
 |H| = 3^n (conjunction, disjunction, teach_signed), 6·3^n (zero_one_threshold), 3^{3n}
 (CNF, DNF), 2^n (majority, parity, teach_conjunction), 7^n (integer_halfspace),

@@ -183,11 +183,15 @@ def test_time_to_quality_sides_run():
         res = ttq.run_side(side, cap_s=1e-6, check_every=2, n_prompts=16)
         assert res["steps"] == 2 and len(res["history"]) == 1
         assert math.isfinite(res["final_error"]) and res["final_error"] > 0
-    summary = ttq.summarize({"reached": True, "time_s": 10.0, "steps": 100, "final_error": 0.05, "best_error": 0.05,
-                             "ms_per_step": 5.0, "cap_s": 60},
-                            {"reached": False, "time_s": 60.0, "steps": 600, "final_error": 0.5, "best_error": 0.4,
-                             "ms_per_step": 100.0, "cap_s": 60}, 50, 16)
+        assert res["stopped_by"] == "cap" and res["time_cpu_s"] > 0 and res["time_wall_s"] > 0
+    common = {"clock": "cpu", "final_error": 0.5, "cap_s": 60}
+    lab = {**common, "reached": True, "stopped_by": "target", "time_s": 10.0, "time_wall_s": 12.0, "steps": 100,
+           "best_error": 0.05, "ms_per_step": 100.0}
+    ref = {**common, "reached": False, "stopped_by": "cap", "time_s": 60.0, "time_wall_s": 70.0, "steps": 600,
+           "best_error": 0.4, "ms_per_step": 100.0}
+    summary = ttq.summarize(lab, ref, 50, 16)
     assert summary["time_to_quality_speedup"] == 6.0 and summary["time_to_quality_speedup_is_lower_bound"]
+    assert summary["time_to_quality_speedup_curriculum_bound"] == 60.0  # 6000 steps x 0.1 s / 10 s
 
 
 def test_proposed_lasso_matvec_equals_core():
