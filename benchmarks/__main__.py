@@ -125,7 +125,7 @@ def table(r: dict) -> str:
             + (f"loop Lasso timed on {r['loop_lasso_timed_prompts']} prompts, scaled; " if "loop_lasso_timed_prompts" in r else "")
             + f"wall-clock ratio {fmt(r.get('baselines_speedup_wall', math.nan))}")
         row("baselines peak extra memory (GiB)", r["baselines_vectorised_peak_extra_gib"],
-            r["baselines_loop_peak_extra_gib"])
+            r["baselines_loop_peak_extra_gib"], "", "one pass over all, fresh process, above its RSS before")
     if "main_job_peak_rss_gib" in r:
         row("quick main job peak RSS (GiB)", r["main_job_peak_rss_gib"], "", "",
             f"steps: {r['main_job_steps']}, wall {fmt(r['main_job_wall_s'])} s (in the background of the timings)")
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
     job = None
     if "memory" in sections:  # the main job runs in the background while the sections below are timed
         log(f"main job started in the background (memory; {p['main_job_steps'] or 'all'} steps)")
-        job = MainJob(steps=p["main_job_steps"])
+        job = MainJob(steps=p["main_job_steps"], nice=0)
     if "ttq" in sections:
         log(f"time to quality (lab and reference side by side; reference cap {p['ttq_cap_s']:.0f} s {clock}, "
             f"{p['ttq_wall_cap_s']:.0f} s wall)")

@@ -11,12 +11,19 @@ loop's time; its fits are independent, so its cost is exactly linear in the numb
 prompts, and it may be timed on a subset (``lasso_loop_prompts``) and scaled up (stated
 in the output as ``loop_lasso_timed_prompts``).
 
+Peak memory: one pass over all baselines of a side in a fresh child process; the figure
+is the process's high-water mark above its RSS before the pass (data included before).
+
 Clock: with one thread, CPU time of this process (``time.process_time``), robust to
 other jobs' time-slicing; the wall-clock totals are reported beside it (``_wall``).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -24,7 +31,7 @@ import torch
 
 from benchmarks import loop_baselines as loop
 from benchmarks import proposals
-from benchmarks.common import PeakRSS, interleaved, median
+from benchmarks.common import ROOT, PeakRSS, interleaved, median
 from icl_lab.baselines import regression as core
 from icl_lab.config import EvalConfig, TaskConfig
 from icl_lab.tasks import sample_task
@@ -91,19 +98,13 @@ def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | No
     out: dict[str, float] = {"baselines_prompts": n_prompts, "baselines_points": xs.shape[1], "baselines_d": xs.shape[2]}
     tot = {"vectorised": 0.0, "loop": 0.0, "proposed": 0.0}
     tot_other = {"vectorised": 0.0, "loop": 0.0}
-    peak = {"vectorised": 0.0, "loop": 0.0}
     max_diff = 0.0
     for name in NAMES:
         results: dict[str, object] = {}
 
         def timed(side: str, fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
             def call() -> None:
-                if side in peak:
-                    with PeakRSS() as p:
-                        results[side] = fn(x, y)
-                    peak[side] = max(peak[side], p.extra_gib)
-                else:
-                    results[side] = fn(x, y)
+                results[side] = fn(x, y)
             return call
 
         scale = 1.0
@@ -150,9 +151,45 @@ def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | No
     out[f"baselines_speedup_{other_name}"] = tot_other["loop"] / tot_other["vectorised"]
     out["baselines_clock"] = clock
     out["baselines_max_abs_diff_excl_lasso"] = max_diff
-    out["baselines_vectorised_peak_extra_gib"] = peak["vectorised"]
-    out["baselines_loop_peak_extra_gib"] = peak["loop"]
+    for side in ("vectorised", "loop"):
+        out.update(peak_memory(side, n_prompts))
     if prop:
         out["baselines_proposed_s"] = tot["proposed"]
         out["proposed_baselines_speedup"] = tot["loop"] / tot["proposed"]
     return out
+
+
+def peak_memory(side: str, n_prompts: int, lasso_loop_prompts: int = 32) -> dict[str, float]:
+    """Peak memory of one pass over every baseline of ``side``, in a fresh process (the
+    benchmark's own heap is full of freed-but-cached blocks from the other sections)."""
+    cmd = [sys.executable, "-m", "benchmarks.baselines", side, "--prompts", str(n_prompts),
+           "--lasso-loop-prompts", str(lasso_loop_prompts)]
+    try:
+        res = json.loads(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True,
+                                        timeout=600).stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return {f"baselines_{side}_peak_extra_gib": float("nan")}
+    return {f"baselines_{side}_peak_extra_gib": res["extra_gib"], f"baselines_{side}_peak_rss_gib": res["peak_gib"]}
+
+
+def _peak_main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Peak memory of one pass over the baselines (child process).")
+    ap.add_argument("side", choices=("vectorised", "loop"))
+    ap.add_argument("--prompts", type=int, default=1280)
+    ap.add_argument("--lasso-loop-prompts", type=int, default=32)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    xs, ys, task = data(a.prompts)
+    fns = (vectorised if a.side == "vectorised" else per_prefix_loop)(task, EvalConfig())
+    fns["least_squares"](xs[:2], ys[:2])  # first-call allocations (libraries) before the baseline reading
+    with PeakRSS() as p:
+        for name, fn in fns.items():
+            if a.side == "loop" and name == "lasso":
+                fn(xs[: a.lasso_loop_prompts], ys[: a.lasso_loop_prompts])  # per-prompt fits: small, slow
+            else:
+                fn(xs, ys)
+    print(json.dumps({"extra_gib": p.extra_gib, "peak_gib": p.peak_gib, "start_gib": p.start_gib}))
+
+
+if __name__ == "__main__":
+    _peak_main()
