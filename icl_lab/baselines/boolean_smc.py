@@ -5,10 +5,11 @@ prompt, vectorised over prompts and particles. Particles are functions drawn fro
 prior; at query k the predictive is the weighted particle average of
 p(x_k | f) p(y_k | f(x_k)) (the input likelihood of the query included, exactly as in the
 enumeration); then the weights absorb example k, prompts whose effective sample size fell
-below half the particles are resampled, and every particle moves by a Gibbs sweep over
-random pairs of coordinates of every term (and the free threshold) that leaves
-P(f | examples ≤ k) invariant; pair moves can swap a variable in and another out, which
-single-site moves cannot do under hard threshold constraints. Noiseless labels are
+below half the particles are resampled, and every particle moves by a Gibbs sweep that
+leaves P(f | examples ≤ k) invariant: over random pairs of coordinates of every term
+(single coordinates for the 7-letter halfspace alphabet), then the free threshold. Pair
+moves can swap a variable in and another out, which single-site moves cannot do under
+hard threshold constraints. Noiseless labels are
 treated as flipped with probability ``HARD_NOISE`` = 1e-9 inside the sampler so a particle
 system can never die out.
 
@@ -113,7 +114,8 @@ def _gibbs_sweep(parts: _Particles, rows: torch.Tensor, xs: torch.Tensor, ys: to
         # Blocks of two coordinates (a fresh random pairing per sweep) updated jointly over V²
         # values: swaps (add i, drop j) keep |S| and let threshold-type posteriors mix.
         order = torch.randperm(n, generator=parts.g).tolist()
-        for block in [order[m:m + 2] for m in range(0, n, 2)]:
+        width = 2 if len(vals) <= 3 else 1  # V² joint values: pairs only for small alphabets
+        for block in [order[m:m + width] for m in range(0, n, width)]:
             v = len(vals)
             cur = vals[z[:, :, t, block]]  # [M, P, k]
             combos = torch.cartesian_prod(*[torch.arange(v)] * len(block)).view(-1, len(block))  # [C, k]
