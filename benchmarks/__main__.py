@@ -91,11 +91,6 @@ def table(r: dict) -> str:
         row(f"MFU, {size}", r[f"mfu_{size}"], r[f"reference_mfu_{size}"], "",
             f"model GFLOP/s {fmt(r[f'lab_gflops_{size}'])} vs {fmt(r[f'reference_gflops_{size}'])}; "
             f"matmul {fmt(r[f'matmul_gflops_{size}'])} GFLOP/s")
-        if f"proposed_train_speedup_{size}" in r:
-            row(f"proposed core, {size}", r[f"proposed_steps_per_s_{size}"], r[f"reference_steps_per_s_{size}"],
-                r[f"proposed_train_speedup_{size}"],
-                f"x{fmt(r[f'proposed_over_lab_{size}'])} over icl_lab; MFU {fmt(r[f'proposed_mfu_{size}'])} "
-                "(benchmarks/proposals.py)")
     for key in sorted(k for k in r if k.startswith("train_speedup_") and ("cuda" in k) and "round" not in k):
         suffix = key.removeprefix("train_speedup_")
         row(f"train steps/s, {suffix}", r[f"lab_steps_per_s_{suffix}"], r[f"reference_steps_per_s_{suffix}"], r[key],
@@ -116,13 +111,10 @@ def table(r: dict) -> str:
     if "baselines_speedup" in r:
         for name in baselines.NAMES:
             row(f"baseline {name} (s)", r[f"baseline_{name}_vectorised_s"], r[f"baseline_{name}_loop_s"],
-                r[f"baseline_{name}_speedup"],
-                f"proposed {fmt(r[f'baseline_{name}_proposed_s'])} s" if f"baseline_{name}_proposed_s" in r else "")
+                r[f"baseline_{name}_speedup"])
         row(f"all closed-form baselines (s), {r['baselines_prompts']}x{r['baselines_points']}x{r['baselines_d']}",
             r["baselines_vectorised_s"], r["baselines_loop_s"], r["baselines_speedup"],
-            (f"proposed {fmt(r['baselines_proposed_s'])} s = x{fmt(r['proposed_baselines_speedup'])}; "
-             if "baselines_proposed_s" in r else "")
-            + (f"loop Lasso timed on {r['loop_lasso_timed_prompts']} prompts, scaled; " if "loop_lasso_timed_prompts" in r else "")
+            (f"loop Lasso timed on {r['loop_lasso_timed_prompts']} prompts, scaled; " if "loop_lasso_timed_prompts" in r else "")
             + f"wall-clock ratio {fmt(r.get('baselines_speedup_wall', math.nan))}")
         row("baselines peak extra memory (GiB)", r["baselines_vectorised_peak_extra_gib"],
             r["baselines_loop_peak_extra_gib"], "", "one pass over all, fresh process, above its RSS before")
@@ -151,7 +143,6 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--clock", choices=("auto", "cpu", "wall"), default="auto",
                     help="timing clock; auto = process CPU time with one thread (robust to other jobs), else wall")
     ap.add_argument("--ttq-cap", type=float, default=None, help="seconds of reference training at most")
-    ap.add_argument("--no-proposed", action="store_true", help="skip the prototypes of proposed core changes")
     a = ap.parse_args(argv)
     p = dict(QUICK if a.quick else FULL)
     if a.ttq_cap is not None:
@@ -176,9 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"({'reached' if r['reference_reached_target'] else 'stopped by ' + r['reference_stopped_by']})")
     if "throughput" in sections:
         log(f"training throughput (interleaved rounds, fp32, CPU, {clock} clock)")
-        proposed = not a.no_proposed
         for size in ("tiny", "standard"):
-            r.update(throughput.measure(size, p[f"{size}_rounds"], p[f"{size}_repeat"], proposed=proposed,
+            r.update(throughput.measure(size, p[f"{size}_rounds"], p[f"{size}_repeat"],
                                         clock=clock, log=log))
         if torch.cuda.is_available():  # GPU code path: fp32 and bf16 autocast, both sides alike
             cuda = torch.device("cuda")
@@ -188,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "baselines" in sections:
         log(f"closed-form baselines ({p['baseline_prompts']} prompts x 41 points x d=20, {clock} clock)")
         r.update(baselines.measure(p["baseline_prompts"], p["baseline_rounds"], p["lasso_loop_prompts"],
-                                   with_proposed=not a.no_proposed, clock=clock, log=log))
+                                   clock=clock, log=log))
     if job is not None:
         log("waiting for the main job")
         r.update(job.finish())

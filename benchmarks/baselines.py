@@ -4,7 +4,7 @@ Data: noiseless linear regression, 1280 prompts x 41 points x d = 20 (float32, a
 evaluation feeds them). Baselines and hyper-parameters are the lab's defaults (EvalConfig):
 least squares, ridge (lam 0.1), Bayes (the task's prior: noise 0, prior std 1), averaging,
 3-NN, Lasso (alpha 0.01), GD (1 step). Each pair is timed in alternating rounds (vectorised,
-loop, [proposed], loop, vectorised, ...); medians are summed over the baselines.
+loop, loop, vectorised, ...); medians are summed over the baselines.
 
 The scikit-learn Lasso loop (one fit per prompt and prefix, ~52k fits) dominates the
 loop's time; its fits are independent, so its cost is exactly linear in the number of
@@ -30,7 +30,6 @@ import numpy as np
 import torch
 
 from benchmarks import loop_baselines as loop
-from benchmarks import proposals
 from benchmarks.common import ROOT, PeakRSS, interleaved, median
 from icl_lab.baselines import regression as core
 from icl_lab.config import EvalConfig, TaskConfig
@@ -69,34 +68,13 @@ def per_prefix_loop(task: TaskConfig, ev: EvalConfig) -> dict[str, Callable]:
     }
 
 
-def proposed(task: TaskConfig, ev: EvalConfig) -> dict[str, Callable]:
-    """The core with the changes of ``benchmarks.proposals`` (unchanged where none is proposed)."""
-    vec = vectorised(task, ev)
-
-    def chunked(fn: Callable) -> Callable:
-        def run(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-            with proposals.gram_chunks():
-                return fn(xs, ys)
-        return run
-
-    bayes = (lambda xs, ys: proposals.bayes_noiseless(xs, ys, task.prior_std)[0]) if task.noise_std == 0 \
-        else chunked(vec["bayes"])
-    def lasso(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        with proposals.symmetric_matvec():
-            return vec["lasso"](xs, ys)
-
-    return {**vec, "least_squares": proposals.least_squares, "ridge": chunked(vec["ridge"]), "bayes": bayes,
-            "gd": chunked(vec["gd"]), "lasso": lasso}
-
-
 def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | None = None,
-            with_proposed: bool = True, clock: str = "cpu", log: Callable[[str], None] | None = None) -> dict[str, float]:
+            clock: str = "cpu", log: Callable[[str], None] | None = None) -> dict[str, float]:
     xs, ys, task = data(n_prompts)
     ev = EvalConfig()
     vec, lp = vectorised(task, ev), per_prefix_loop(task, ev)
-    prop = proposed(task, ev) if with_proposed else {}
     out: dict[str, float] = {"baselines_prompts": n_prompts, "baselines_points": xs.shape[1], "baselines_d": xs.shape[2]}
-    tot = {"vectorised": 0.0, "loop": 0.0, "proposed": 0.0}
+    tot = {"vectorised": 0.0, "loop": 0.0}
     tot_other = {"vectorised": 0.0, "loop": 0.0}
     max_diff = 0.0
     for name in NAMES:
@@ -113,8 +91,6 @@ def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | No
             lx, ly, scale = xs[:lasso_loop_prompts], ys[:lasso_loop_prompts], n_prompts / lasso_loop_prompts
             out["loop_lasso_timed_prompts"] = lasso_loop_prompts
         fns = {"vectorised": timed("vectorised", vec[name], xs, ys), "loop": timed("loop", lp[name], lx, ly)}
-        if prop:
-            fns["proposed"] = timed("proposed", prop[name], xs, ys)
         loop_rounds = 1 if name == "lasso" else max(1, rounds - 1)
         wall, cpu = interleaved(fns, rounds=loop_rounds)
         if rounds > loop_rounds:  # further rounds without the (slow) loop
@@ -132,17 +108,13 @@ def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | No
         out[f"baseline_{name}_speedup"] = t_loop / t_vec
         tot["vectorised"] += t_vec
         tot["loop"] += t_loop
-        if prop:
-            out[f"baseline_{name}_proposed_s"] = median(times["proposed"])
-            tot["proposed"] += median(times["proposed"])
         a = np.asarray(results["vectorised"].double().numpy())[: lx.shape[0]]
         diff = float(np.abs(a - np.asarray(results["loop"])).max())
         out[f"baseline_{name}_max_abs_diff"] = diff
         if name != "lasso":  # sklearn's default tol (1e-4) is looser than the core's (1e-8)
             max_diff = max(max_diff, diff)
         if log:
-            log(f"  {name:<14} vectorised {t_vec:7.3f} s   loop {t_loop:8.2f} s   x{t_loop / t_vec:6.1f}"
-                + (f"   proposed {median(times['proposed']):7.3f} s" if prop else ""))
+            log(f"  {name:<14} vectorised {t_vec:7.3f} s   loop {t_loop:8.2f} s   x{t_loop / t_vec:6.1f}")
     out["baselines_vectorised_s"] = tot["vectorised"]
     out["baselines_loop_s"] = tot["loop"]
     out["baselines_speedup"] = tot["loop"] / tot["vectorised"]
@@ -153,9 +125,6 @@ def measure(n_prompts: int = 1280, rounds: int = 3, lasso_loop_prompts: int | No
     out["baselines_max_abs_diff_excl_lasso"] = max_diff
     for side in ("vectorised", "loop"):
         out.update(peak_memory(side, n_prompts))
-    if prop:
-        out["baselines_proposed_s"] = tot["proposed"]
-        out["proposed_baselines_speedup"] = tot["loop"] / tot["proposed"]
     return out
 
 

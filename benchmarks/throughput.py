@@ -8,8 +8,6 @@ full train step = forward, MSE over every position, backward, Adam(W) step.
 * lab: ``ICLRegressor`` (``encoding="interleaved"``), ``icl_lab.train.training_loss``,
   ``icl_lab.train.make_optimizer`` (AdamW, weight decay 0 = Adam), ``zero_grad(set_to_none)``.
 * reference: ``benchmarks.reference.TransformerModel`` + its ``train_step`` (Adam).
-* lab_proposed (optional): the change proposed for icl_lab's core, see
-  ``benchmarks.proposals`` (final block computed at the read-out positions only, fused AdamW).
 
 Model FLOPs per train step (the same analytic count for every side; PaLM, Chowdhery et
 al. 2022, appendix B):
@@ -68,7 +66,7 @@ def _lab_config(lr: float = 1e-4) -> ExperimentConfig:
     return ExperimentConfig(train=TrainConfig(lr=lr, weight_decay=0.0))
 
 
-def build_sides(size: str, device: torch.device, proposed: bool = False, seed: int = 0,
+def build_sides(size: str, device: torch.device, seed: int = 0,
                 bf16: bool = False) -> dict[str, Callable[[], float]]:
     """Train-step closures for each side, on fixed data (sampling is not timed)."""
     n_embd, n_layer, n_head = SIZES[size]
@@ -96,17 +94,10 @@ def build_sides(size: str, device: torch.device, proposed: bool = False, seed: i
             return loss.item()
         return step
 
-    sides = {"lab": lab_stepper(lab, make_optimizer(lab, _lab_config())), "reference": ref_step}
-    if proposed:
-        from benchmarks.proposals import FinalBlockAtReadout, fused_adamw
-
-        fast = FinalBlockAtReadout(lab.cfg, D).to(device)
-        fast.load_state_dict(lab.state_dict())
-        sides["lab_proposed"] = lab_stepper(fast, fused_adamw(fast, 1e-4))
-    return sides
+    return {"lab": lab_stepper(lab, make_optimizer(lab, _lab_config())), "reference": ref_step}
 
 
-def measure(size: str, rounds: int, repeat: int, device: torch.device | None = None, proposed: bool = False,
+def measure(size: str, rounds: int, repeat: int, device: torch.device | None = None,
             bf16: bool = False, clock: str = "cpu", log: Callable[[str], None] | None = None) -> dict[str, float]:
     """Steps/s, tokens/s, achieved FLOP/s and MFU of each side, with a matmul timed alongside.
 
@@ -116,7 +107,7 @@ def measure(size: str, rounds: int, repeat: int, device: torch.device | None = N
     device = device or torch.device("cpu")
     if device.type == "cuda":
         clock = "wall"
-    sides = build_sides(size, device, proposed=proposed, bf16=bf16)
+    sides = build_sides(size, device, bf16=bf16)
     dtype = torch.bfloat16 if bf16 else torch.float32
     a = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
     b = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
@@ -138,7 +129,7 @@ def measure(size: str, rounds: int, repeat: int, device: torch.device | None = N
     out: dict[str, float] = {f"matmul_gflops_{suffix}": peak / 1e9, f"model_gflop_per_step_{suffix}": flops / 1e9}
     for name in sides:
         t = median(times[name])
-        key = {"lab": "lab", "reference": "reference", "lab_proposed": "proposed"}[name]
+        key = name
         out[f"{key}_steps_per_s_{suffix}"] = 1.0 / t
         out[f"{key}_tokens_per_s_{suffix}"] = tokens / t
         out[f"{key}_gflops_{suffix}"] = flops / t / 1e9
@@ -152,10 +143,6 @@ def measure(size: str, rounds: int, repeat: int, device: torch.device | None = N
     other_name = "wall" if clock == "cpu" else "cpu"
     out[f"train_speedup_{suffix}_{other_name}"] = median(other["reference"]) / median(other["lab"])
     out[f"mfu_{suffix}_{other_name}"] = flops / median(other["lab"]) / (matmul_flops() / median(other["matmul"]))
-    if "lab_proposed" in sides:
-        out[f"proposed_train_speedup_{suffix}"] = ref_t / median(times["lab_proposed"])
-        out[f"proposed_over_lab_{suffix}"] = median(times["lab"]) / median(times["lab_proposed"])
-        out[f"proposed_train_speedup_{suffix}_{other_name}"] = median(other["reference"]) / median(other["lab_proposed"])
     out[f"throughput_clock_{suffix}"] = clock
     out[f"throughput_rounds_{suffix}"] = rounds
     out[f"throughput_steps_per_round_{suffix}"] = repeat

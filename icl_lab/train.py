@@ -54,7 +54,9 @@ def lr_factor(step: int, cfg: ExperimentConfig) -> float:
 
 
 def make_optimizer(model: nn.Module, cfg: ExperimentConfig) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    # fused: one kernel for the whole update instead of a dozen elementwise passes per tensor
+    return torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay,
+                             fused=True)
 
 
 def training_loss(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, step: int = 0,

@@ -41,12 +41,15 @@ import torch
 __all__ = ["lasso"]
 
 _CHECK_EVERY = 4  # CD sweeps between convergence checks
-_CHUNK_ELEMS = 2**23  # elements of one [P, D, D] float64 tensor per chunk (64 MiB)
+_CHUNK_ELEMS = 2**21  # elements of one [P, D, D] float64 tensor per chunk (16 MiB)
 
 
 def _matvec(mat: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
-    """Batched ``mat @ vec``: ``[P, D, D] x [P, D] -> [P, D]``."""
-    return (mat @ vec[..., None])[..., 0]
+    """Batched ``mat @ vec`` for symmetric ``mat``: ``[P, D, D] x [P, D] -> [P, D]``.
+
+    Every matrix given here is symmetric (``G``, ``G_AA⁻¹``, ``G⁻¹``), so it is computed as
+    ``vecᵀ mat``: MKL's batched GEMM is ~2x faster with a row than a column right-hand side."""
+    return torch.bmm(vec[:, None, :], mat)[:, 0]
 
 
 def _row(mat: torch.Tensor, j: torch.Tensor) -> torch.Tensor:

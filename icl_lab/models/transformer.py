@@ -41,9 +41,21 @@ class CausalSelfAttention(nn.Module):
         self.dropout = dropout
         self.hook_pattern = HookPoint()
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                rows: slice | None = None) -> torch.Tensor:
+        """Causal self-attention of ``x [B, T, E]``; with ``rows`` only those query rows are
+        computed (keys and values stay complete) and the output is ``[B, len(rows), E]``."""
         b, t, e = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_head, e // self.n_head).permute(2, 0, 3, 1, 4)
+        if rows is not None:
+            if mask is not None or self.hook_pattern.active:
+                raise ValueError("query rows cannot be combined with a mask or an active pattern hook")
+            q = q[:, :, rows]
+            pos = torch.arange(t, device=x.device)
+            allowed = pos[None, :] <= pos[rows][:, None]  # [R, T]: causal from each kept row
+            drop = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=drop)
+            return self.proj(y.transpose(1, 2).reshape(b, q.shape[2], e))
         if self.hook_pattern.active:  # explicit softmax only when someone wants the pattern
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # [B, H, T, T]
             allowed = mask if mask is not None else torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
@@ -70,9 +82,13 @@ class Block(nn.Module):
         self.hook_resid_mid = HookPoint()
         self.hook_resid_post = HookPoint()
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                rows: slice | None = None) -> torch.Tensor:
+        """``x [B, T, E]`` -> ``[B, T, E]``, or only the ``rows`` (``[B, R, E]``): after the
+        attention rows are independent, so rows nobody reads need no MLP."""
         x = self.hook_resid_pre(x)
-        x = self.hook_resid_mid(x + self.drop(self.attn(self.ln_1(x), mask)))
+        attn = self.attn(self.ln_1(x), mask, rows)
+        x = self.hook_resid_mid((x if rows is None else x[:, rows]) + self.drop(attn))
         return self.hook_resid_post(x + self.drop(self.mlp(self.ln_2(x))))
 
 
@@ -88,15 +104,21 @@ class Decoder(nn.Module):
         self.hook_final = HookPoint()
 
     def forward(self, emb: torch.Tensor, mask: torch.Tensor | None = None,
-                positions: torch.Tensor | None = None) -> torch.Tensor:
+                positions: torch.Tensor | None = None, read_rows: slice | None = None) -> torch.Tensor:
+        """Hidden states ``[B, T, E]``, or only ``read_rows`` of them: the last block then
+        computes just those rows (the interleaved encoding reads half of its tokens), with
+        the same numbers. Active hook points get every row."""
         t = emb.shape[1]
         if t > self.max_len:
             raise ValueError(f"sequence of {t} tokens exceeds the model's context of {self.max_len} tokens")
         pos = positions if positions is not None else torch.arange(t, device=emb.device)
         x = emb + self.wpe(pos)
-        for block in self.blocks:
-            x = block(x, mask)
-        return self.hook_final(self.ln_f(x))
+        hooked = any(m.active for m in self.modules() if isinstance(m, HookPoint))
+        last_rows = None if hooked or mask is not None else read_rows
+        for i, block in enumerate(self.blocks):
+            x = block(x, mask, last_rows if i == len(self.blocks) - 1 else None)
+        x = self.hook_final(self.ln_f(x))
+        return x[:, read_rows] if read_rows is not None and last_rows is None else x
 
 
 def init_gpt2_(module: nn.Module, n_layer: int) -> None:
@@ -125,6 +147,8 @@ class InterleavedEncoder(nn.Module):
         tokens = torch.stack((xs, y_tokens), dim=2).view(b, 2 * n, d)  # [B, 2N, D]
         return self.read_in(tokens)
 
+    read_rows = slice(0, None, 2)  # x positions
+
     @staticmethod
     def read_positions(hidden: torch.Tensor) -> torch.Tensor:
         return hidden[:, ::2]  # x positions: [B, N, E]
@@ -150,6 +174,8 @@ class CompactEncoder(nn.Module):
         prev_x = F.pad(xs[:, :-1], (0, 0, 1, 0))  # [B, N, D]: x shifted right by one example
         prev_y = F.pad(ys[:, :-1], (1, 0))  # [B, N]
         return self.read_in(torch.cat((xs, prev_x, prev_y.unsqueeze(-1)), dim=-1))
+
+    read_rows = None  # every position is read
 
     @staticmethod
     def read_positions(hidden: torch.Tensor) -> torch.Tensor:
@@ -182,8 +208,8 @@ class ICLRegressor(nn.Module):
         if n > self.cfg.max_points:
             raise ValueError(f"prompt has {n} examples but the model's context holds "
                              f"model.max_points={self.cfg.max_points}")
-        hidden = self.backbone(self.encoder(xs, ys))
-        out = self.head(self.encoder.read_positions(hidden))
+        hidden = self.backbone(self.encoder(xs, ys), read_rows=self.encoder.read_rows)  # [B, N, E]
+        out = self.head(hidden)
         return out.squeeze(-1) if self.out_dim == 1 else out
 
     def hook_points(self) -> dict[str, HookPoint]:

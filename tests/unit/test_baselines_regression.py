@@ -85,6 +85,23 @@ def test_least_squares_rank_deficient_prefix():
     np.testing.assert_allclose(least_squares(xs, ys).numpy(), ref, rtol=1e-9, atol=1e-9)
 
 
+def test_cholesky_fast_path_and_fallback_in_one_batch():
+    """Prompts whose inputs lie in a subspace lose Cholesky pivots and take the
+    rank-revealing path; the others the fast path. Both against numpy's lstsq / pinv."""
+    xs, ys = _data(6, 14, 5, seed=9)
+    xs[:2, :, 3:] = 0.0  # inputs in a 3-dim subspace
+    _, _, ok = reg._min_norm_prefix_fits(xs, ys)
+    assert ok.tolist() == [False, False, True, True, True, True]
+    ref = _per_prefix(xs, ys, lambda X, y, q: q @ np.linalg.lstsq(X, y, rcond=None)[0])
+    np.testing.assert_allclose(least_squares(xs, ys).numpy(), ref, rtol=1e-8, atol=1e-8)
+    _, var = bayes(xs, ys, noise_std=0.0, prior_std=1.5)
+    x = xs.double().numpy()
+    for b in range(6):
+        for k in range(14):
+            proj = np.linalg.pinv(x[b, :k]) @ x[b, :k] if k else np.zeros((5, 5))
+            assert abs(var[b, k].item() - 1.5**2 * np.sum(((np.eye(5) - proj) @ x[b, k]) ** 2)) < 1e-8
+
+
 def test_min_norm_solve_svd_path_matches_gelsy():
     # The SVD branch is what runs on CUDA; check it on CPU against LAPACK gelsy.
     xs, ys = _data(2, 9, 6, seed=3)

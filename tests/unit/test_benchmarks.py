@@ -1,6 +1,5 @@
-"""Correctness of the benchmark's pieces (no timings): the reference is faithful, the
-per-prefix loops compute the same maths as the vectorised baselines, the prototypes of
-proposed core changes compute what the core computes."""
+"""Correctness of the benchmark's pieces (no timings): the reference is faithful and the
+per-prefix loops compute the same maths as the vectorised baselines."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ pytest.importorskip("transformers")
 pytest.importorskip("sklearn")
 
 from benchmarks import loop_baselines as loop  # noqa: E402
-from benchmarks import proposals  # noqa: E402
 from benchmarks.reference import (  # noqa: E402
     TransformerModel,
     copy_reference_into_lab,
@@ -146,36 +144,6 @@ def test_loop_baselines_equal_vectorised():
     np.testing.assert_allclose(a[:, d + 1 :], b[:, d + 1 :].numpy(), atol=1e-7, rtol=1e-7, err_msg="lasso")
 
 
-@pytest.mark.parametrize("encoding", ["interleaved", "compact"])
-def test_final_block_at_readout_computes_the_same(encoding):
-    cfg = ModelConfig(encoding=encoding, n_embd=16, n_layer=2, n_head=2, max_points=9)
-    torch.manual_seed(0)
-    lab = ICLRegressor(cfg, 4)
-    _randomise(lab, seed=3)
-    fast = proposals.FinalBlockAtReadout(cfg, 4)
-    fast.load_state_dict(lab.state_dict())
-    g = torch.Generator().manual_seed(2)
-    xs, ys = torch.randn(3, 9, 4, generator=g), torch.randn(3, 9, generator=g)
-    with torch.no_grad():
-        torch.testing.assert_close(fast(xs, ys), lab(xs, ys), atol=1e-5, rtol=1e-5)
-    loss = training_loss(fast, xs, ys)
-    loss.backward()
-    assert all(p.grad is not None for p in fast.parameters())
-
-
-def test_proposed_least_squares_and_bayes_equal_core():
-    xs, ys = _prompts(b=8, n=14, d=5)
-    xs[:2, :, 3:] = 0.0  # degenerate prompts: inputs in a subspace -> fallback path
-    ys[:2] = (xs[:2] @ torch.randn(2, 5, 1, dtype=torch.float64))[..., 0]
-    torch.testing.assert_close(proposals.least_squares(xs, ys), core.least_squares(xs, ys), atol=1e-8, rtol=1e-8)
-    mean, var = proposals.bayes_noiseless(xs, ys, 1.5)
-    ref_mean, ref_var = core.bayes(xs, ys, 0.0, 1.5)
-    torch.testing.assert_close(mean, ref_mean, atol=1e-8, rtol=1e-8)
-    torch.testing.assert_close(var, ref_var, atol=1e-8, rtol=1e-8)
-    with proposals.gram_chunks(2**10):
-        torch.testing.assert_close(core.ridge(xs, ys, 0.1), core.ridge(xs, ys, 0.1))
-
-
 def test_time_to_quality_sides_run():
     from benchmarks import time_to_quality as ttq
 
@@ -192,10 +160,3 @@ def test_time_to_quality_sides_run():
     summary = ttq.summarize(lab, ref, 50, 16)
     assert summary["time_to_quality_speedup"] == 6.0 and summary["time_to_quality_speedup_is_lower_bound"]
     assert summary["time_to_quality_speedup_curriculum_bound"] == 60.0  # 6000 steps x 0.1 s / 10 s
-
-
-def test_proposed_lasso_matvec_equals_core():
-    xs, ys = _prompts(b=5, n=12, d=5, seed=4)
-    with proposals.symmetric_matvec():
-        fast = core.lasso(xs, ys, 0.01)
-    torch.testing.assert_close(fast, core.lasso(xs, ys, 0.01), atol=1e-9, rtol=1e-9)
