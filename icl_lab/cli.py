@@ -163,11 +163,15 @@ def figs(names: list[str] = typer.Argument(None, help="Figures to regenerate (pr
         typer.echo(f"{stem}: {written} ({time.perf_counter() - t0:.0f}s)")
 
 
+from icl_lab.cli_cot import cot_app  # noqa: E402
 from icl_lab.cli_rasp import rasp_app  # noqa: E402
+from icl_lab.cli_bandits import bandits_app  # noqa: E402
 from icl_lab.cli_sweep import register_sweep_commands  # noqa: E402
 
 register_sweep_commands(app)
 app.add_typer(rasp_app, name="rasp", help="RASP programs: RASP-L checks and length-generalization experiments.")
+app.add_typer(cot_app, name="cot", help="Chain of thought vs direct answers (Feng et al. 2023).")
+app.add_typer(bandits_app, name="bandits", help="In-context bandits: DPT / AD, UCB, Thompson, LinUCB, the Bayes-optimal DP.")
 
 
 def main() -> None:  # console-script entry point
