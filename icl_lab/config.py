@@ -58,17 +58,31 @@ class TaskConfig:
     label_noise: float = 0.0  # probability of flipping each Boolean label
     sparse_k: int = 0  # support size of sparse_disjunction / sparse_parity; 0: class default (4 / 2)
     nn_start: int = 20  # nearest_neighbour: the first nn_start labels are uniform coin flips
+    # Bayesian-prism priors (tasks/bayesian.py, Panwar et al.; papers.md §4, §5).
+    mixture_mean: float = 3.0  # gaussian_mixture_regression: component means ±mixture_mean·e_1
+    mixture_weight: float = 0.5  # gaussian_mixture_regression: probability of the +e_1 component
+    fourier_freq: int = 10  # fourier_series: max frequency K; fourier_mixture: K_max (K ~ U{1..K_max})
+    fourier_half_period: float = 5.0  # L: x ~ U(−L, L), features cos/sin(kπx/L)
+    n_monomials: int = 20  # monomial_regression: size of the fixed set of degree-2 monomials
+    monomial_seed: int = 0  # fixes the monomial set itself
+    families: tuple[str, ...] = ("linear", "sparse_linear", "relu_net", "sinusoid")  # family_mixture
 
     def __post_init__(self) -> None:
         from icl_lab.tasks import TASKS  # local import: tasks import this module
         from icl_lab.tasks.inputs import X_DISTRIBUTIONS
 
         _check(self.name in TASKS, "task.name", self.name, f"one of {sorted(TASKS)}")
+        from icl_lab.tasks.bayesian import FOURIER_TASKS
+
+        if self.name in FOURIER_TASKS:  # Fourier series are functions of one real input: d is 1
+            object.__setattr__(self, "d", 1)
         _check(self.d >= 1, "task.d", self.d, "an integer >= 1")
         _check(self.n_points >= 1, "task.n_points", self.n_points, "an integer >= 1")
         _check(self.noise_std >= 0, "task.noise_std", self.noise_std, "a number >= 0")
         _check(self.prior_std > 0, "task.prior_std", self.prior_std, "a number > 0")
-        _check(1 <= self.sparsity <= self.d, "task.sparsity", self.sparsity,
+        # The upper bound matters only to the families that read sparsity (a d = 1 Fourier task keeps the default).
+        max_sparsity = self.d if "sparsity" in TASKS[self.name].parameters else 2**31
+        _check(1 <= self.sparsity <= max_sparsity, "task.sparsity", self.sparsity,
                f"an integer in [1, d={self.d}]")
         _check(self.hidden >= 1, "task.hidden", self.hidden, "an integer >= 1")
         _check(1 <= self.depth <= 12, "task.depth", self.depth, "an integer in [1, 12]")
@@ -90,6 +104,21 @@ class TaskConfig:
             _check(self.d == self.n, "task.d", self.d, f"equal to task.n={self.n} for Boolean tasks (or unset)")
         _check(0 <= self.sparse_k <= max(self.n, self.d), "task.sparse_k", self.sparse_k,
                f"an integer in [0, n={max(self.n, self.d)}] (0: the class default)")
+        self._check_bayesian_priors()
+
+    def _check_bayesian_priors(self) -> None:
+        from icl_lab.tasks.bayesian import FAMILY_NAMES
+
+        _check(self.mixture_mean >= 0, "task.mixture_mean", self.mixture_mean, "a number >= 0")
+        _check(0 < self.mixture_weight < 1, "task.mixture_weight", self.mixture_weight, "a number in (0, 1)")
+        _check(1 <= self.fourier_freq <= 64, "task.fourier_freq", self.fourier_freq, "an integer in [1, 64]")
+        _check(self.fourier_half_period > 0, "task.fourier_half_period", self.fourier_half_period, "a number > 0")
+        n_pairs = self.d * (self.d + 1) // 2 if self.name == "monomial_regression" else 2**31
+        _check(1 <= self.n_monomials <= n_pairs, "task.n_monomials", self.n_monomials,
+               f"an integer in [1, d(d+1)/2={n_pairs}] (the number of distinct degree-2 monomials)")
+        bad = [f for f in self.families if f not in FAMILY_NAMES]
+        _check(bool(self.families) and not bad and len(set(self.families)) == len(self.families),
+               "task.families", list(self.families), f"distinct names from {list(FAMILY_NAMES)}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +143,9 @@ class ModelConfig:
     loop_tol: float = 0.0  # evaluation: stop when the relative update < loop_tol; 0 = never
     pre_layers: int = 0  # AlgoFormer: blocks run once before the loop
     post_layers: int = 0  # AlgoFormer: blocks run after each loop iteration, before the read-out
+    # Read-out: "mean" (one output, the task's loss) or "gaussian" (mean and variance, trained by
+    # Gaussian negative log-likelihood: Liu et al., papers.md §7; models/gaussian_head.py).
+    head: str = "mean"
 
     def __post_init__(self) -> None:
         from icl_lab.models import MODEL_FAMILIES
@@ -136,6 +168,9 @@ class ModelConfig:
         _check(0 <= self.loop_curriculum_start <= self.n_loops, "model.loop_curriculum_start",
                self.loop_curriculum_start, f"an integer in [0, n_loops={self.n_loops}]")
         _check(self.loop_tol >= 0, "model.loop_tol", self.loop_tol, "a number >= 0")
+        _check(self.head in ("mean", "gaussian"), "model.head", self.head, "'mean' or 'gaussian'")
+        _check(self.head == "mean" or self.family == "transformer", "model.head", self.head,
+               f"'mean' for model.family={self.family!r} (the gaussian head exists for 'transformer')")
 
 
 @dataclass(frozen=True)
@@ -227,6 +262,11 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
+        from icl_lab.baselines.registry import is_boolean, unavailable_reason
+
+        for name in () if is_boolean(self.task) else self.eval.baselines:
+            reason = unavailable_reason(name, self.task)
+            _check(reason is None, "eval.baselines", name, f"a baseline for task {self.task.name!r}: {name} {reason}")
         if self.task.n_points > self.model.max_points:
             raise ConfigError(
                 f"invalid task.n_points={self.task.n_points}: the model's context holds "

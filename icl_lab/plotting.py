@@ -25,6 +25,11 @@ PRETTY = {
     "two_layer_net": "2-layer net (GD)",
     "decision_tree": "decision tree",
     "gradient_boosting": "gradient boosting",
+    "dmmse": "dMMSE (pool posterior mean)",
+    "sparse_bayes": "sparse-linear Bayes",
+    "dense_bayes": "dense-linear Bayes",
+    "feature_ols": "least squares (feature basis)",
+    "feature_ridge": "ridge (feature basis)",
 }
 
 

@@ -7,6 +7,7 @@ algorithms share that contract, so evaluation treats them identically.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Callable
 
 import torch
@@ -21,7 +22,8 @@ CLOSED_FORM = ("zero", "least_squares", "ridge", "bayes", "averaging", "knn", "l
 # Learners trained on each prompt (slow); evaluated only when asked for.
 PER_PROMPT = ("two_layer_net", "decision_tree", "gradient_boosting")
 # Bayes predictors of non-Gaussian priors (need the task's own prior, e.g. task.pool_size > 0).
-PRIOR_SPECIFIC = ("dmmse",)
+# The Bayesian-prism priors (tasks/bayesian.py) answer "bayes" with their own exact posterior mean.
+PRIOR_SPECIFIC = ("dmmse", "sparse_bayes", "dense_bayes", "feature_ols", "feature_ridge")
 # Boolean tasks (task.name = "boolean"): learners of ±1 labels, scored by accuracy. Names shared
 # with regression (bayes, averaging, knn) mean the Boolean algorithm there.
 BOOLEAN_CLOSED_FORM = ("constant", "averaging", "knn", "cosine_nn", "elimination", "signed_elimination",
@@ -68,13 +70,14 @@ def make_baseline(name: str, task: "TaskConfig", ev: "EvalConfig") -> Learner:
         "zero": r.zero,
         "least_squares": r.least_squares,
         "ridge": lambda xs, ys: r.ridge(xs, ys, lam=ev.ridge_lam),
-        # Posterior mean under the task's own Gaussian prior and noise.
-        "bayes": lambda xs, ys: r.bayes(xs, ys, noise_std=task.noise_std, prior_std=task.prior_std)[0],
+        # Posterior mean under the task's own prior and noise (Gaussian for the Garg et al. families).
+        "bayes": lambda xs, ys: _bayes(xs, ys, task),
         "averaging": r.averaging,
         "knn": lambda xs, ys: r.knn(xs, ys, k=ev.knn_k),
         "lasso": lambda xs, ys: r.lasso(xs, ys, alpha=ev.lasso_alpha),
         "gd": lambda xs, ys: r.gd(xs, ys, steps=ev.gd_steps),
         "dmmse": lambda xs, ys: _dmmse(xs, ys, task),
+        **_prior_specific(task, ev),
         "two_layer_net": r.two_layer_net,
         "decision_tree": r.decision_tree,
         "gradient_boosting": r.gradient_boosting,
@@ -94,10 +97,68 @@ def _dmmse(xs: torch.Tensor, ys: torch.Tensor, task: "TaskConfig") -> torch.Tens
     return dmmse(xs, ys, task_pool(task.pool_size, task.d, task.prior_std, task.pool_seed), task.noise_std)
 
 
+def _bayes(xs: torch.Tensor, ys: torch.Tensor, task: "TaskConfig") -> torch.Tensor:
+    from icl_lab.baselines.bayes_priors import bayes_predictive
+
+    return bayes_predictive(task)(xs, ys)[0].to(ys.dtype)
+
+
+def _prior_specific(task: "TaskConfig", ev: "EvalConfig") -> dict[str, Learner]:
+    """Specialists and feature-basis learners (icl_lab.baselines.bayes_priors)."""
+    from icl_lab.baselines import bayes_priors as bp
+    from icl_lab.baselines import regression as r
+
+    family = task.name == "family_mixture"  # its families are scaled to Var(y) = 1
+    dense_std = 1 / math.sqrt(task.d) if family else task.prior_std
+    sparse_std = 1 / math.sqrt(task.sparsity) if family else task.prior_std
+
+    def features(xs: torch.Tensor) -> torch.Tensor:
+        phi = bp.feature_map(task)
+        if phi is None:
+            raise ValueError(f"task {task.name!r} has no feature basis: feature_* baselines need "
+                             "fourier_series, fourier_mixture or monomial_regression")
+        return phi(xs.double())
+
+    return {
+        "sparse_bayes": lambda xs, ys: bp.sparse_linear_posterior(xs, ys, task.sparsity, sparse_std,
+                                                                  task.noise_std)[0].to(ys.dtype),
+        "dense_bayes": lambda xs, ys: r.bayes(xs, ys, task.noise_std, dense_std)[0],
+        "feature_ols": lambda xs, ys: r.least_squares(features(xs), ys.double()).to(ys.dtype),
+        "feature_ridge": lambda xs, ys: r.ridge(features(xs), ys.double(), lam=ev.ridge_lam).to(ys.dtype),
+    }
+
+
+# Extra defaults per prior: the comparators that make its Bayes curve meaningful.
+_TASK_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "fourier_series": ("feature_ols", "feature_ridge"),
+    "fourier_mixture": ("feature_ols", "feature_ridge"),
+    "monomial_regression": ("feature_ols", "feature_ridge"),
+    "family_mixture": ("dense_bayes", "sparse_bayes"),
+}
+
+
+def unavailable_reason(name: str, task: "TaskConfig") -> str | None:
+    """Why the prior-specific baseline ``name`` cannot run on ``task`` (None if it can): lets a
+    config fail at load time instead of after training."""
+    from icl_lab.baselines.bayes_priors import MAX_SUPPORTS, exact_family_posterior, feature_map
+
+    if name == "dmmse" and not task.pool_size:
+        return "needs a finite task pool (task.pool_size > 0)"
+    if name.startswith("feature_") and feature_map(task) is None:
+        return "needs a feature basis (fourier_series, fourier_mixture or monomial_regression)"
+    if name == "sparse_bayes" and math.comb(task.d, task.sparsity) > MAX_SUPPORTS:
+        return f"enumerates C(d, sparsity) supports, at most {MAX_SUPPORTS}"
+    if name == "bayes" and task.name == "family_mixture" and not exact_family_posterior(task):
+        return "has no exact form for family_mixture with relu_net or sinusoid families"
+    return None
+
+
 def default_baselines(task: "TaskConfig", ev: "EvalConfig") -> tuple[str, ...]:
     """What `icl-lab baselines` evaluates: the closed forms, the prior's own Bayes predictor, eval.baselines."""
     extra = ("dmmse",) if task.pool_size else ()
-    return tuple(dict.fromkeys(CLOSED_FORM + extra + tuple(ev.baselines)))
+    extra += _TASK_DEFAULTS.get(task.name, ())
+    names = CLOSED_FORM + extra + tuple(ev.baselines)
+    return tuple(dict.fromkeys(n for n in names if unavailable_reason(n, task) is None))
 
 
 def make_baselines(names: tuple[str, ...] | list[str], task: "TaskConfig", ev: "EvalConfig") -> dict[str, Learner]:

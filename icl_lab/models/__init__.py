@@ -43,8 +43,17 @@ def _recurrent(cell: str) -> Callable[["ExperimentConfig"], nn.Module]:
     return build
 
 
+def _transformer(cfg: "ExperimentConfig") -> nn.Module:
+    """The decoder with a mean read-out, or with a mean-and-variance one (model.head = "gaussian")."""
+    if cfg.model.head == "gaussian":
+        from icl_lab.models.gaussian_head import GaussianHeadRegressor
+
+        return GaussianHeadRegressor(cfg.model, cfg.task.d)
+    return ICLRegressor(cfg.model, cfg.task.d)
+
+
 MODEL_FAMILIES: dict[str, Callable[["ExperimentConfig"], nn.Module]] = {
-    "transformer": lambda cfg: ICLRegressor(cfg.model, cfg.task.d),
+    "transformer": lambda cfg: _transformer(cfg),
     "looped": _looped,
     "lsa": _lsa,
     "lstm": _recurrent("lstm"),
