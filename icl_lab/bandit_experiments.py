@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +32,7 @@ import torch
 from icl_lab.bandit_data import DataSpec, ChunkedDataset, make_chunk, write_dataset
 from icl_lab.bandit_evaluation import ModelPolicy, imitation_accuracy, offline_simple_regret, online_regret
 from icl_lab.bandit_training import train_bandit_model
+from icl_lab.experiment_files import read_experiment_table
 from icl_lab.baselines.bandit_bayes_optimal import BayesOptimalBernoulli, n_states, solve
 from icl_lab.baselines.bandits import BanditPolicy, make_policy
 from icl_lab.models.bandit_transformer import BanditModelConfig
@@ -144,51 +144,10 @@ def build(cls: type, raw: Any, where: str = "") -> Any:
     return cls(**kwargs)
 
 
-def _merge(base: dict, overlay: dict) -> dict:
-    out = dict(base)
-    for key, value in overlay.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> BanditExperimentConfig:
     """Read the TOML, apply ``[presets.<preset>]`` then ``--set key=value`` overrides
     (``train.steps=500``, ``settings.dpt_gaussian.env.horizon=20``, ``run=dpt_gaussian``)."""
-    path = Path(path)
-    if not path.is_file() and (Path("experiments") / f"{path.name}.toml").is_file():
-        path = Path("experiments") / f"{path.name}.toml"
-    if not path.is_file():
-        raise FileNotFoundError(f"experiment file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"cannot parse {path}: {exc}") from None
-    presets = data.pop("presets", {})
-    data.pop("description", None)
-    default_preset = data.pop("default_preset", "quick")
-    preset = default_preset if preset is None else preset
-    if preset:
-        if preset not in presets:
-            raise ValueError(f"unknown preset {preset!r} in {path}: available are {', '.join(presets)}")
-        data = _merge(data, presets[preset])
-    data.setdefault("name", path.stem)
-    data["preset"] = preset
-    for text in overrides:
-        if "=" not in text:
-            raise ValueError(f"invalid override {text!r}: expected key=value, e.g. train.steps=500")
-        key, value_text = (s.strip() for s in text.split("=", 1))
-        try:
-            value = tomllib.loads(f"v = {value_text}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = value_text  # bare words, e.g. run=dpt_gaussian,ad_linucb
-        *parents, leaf = key.split(".")
-        target = data
-        for part in parents:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise ValueError(f"invalid override {text!r}: {part} is not a table")
-        target[leaf] = value
-    return build(BanditExperimentConfig, data)
+    return build(BanditExperimentConfig, read_experiment_table(path, preset, overrides))
 
 
 # ----------------------------------------------------------------------------- one setting

@@ -2,27 +2,25 @@
 
 Minibatches stream from a :class:`~icl_lab.bandit_data.ChunkedDataset` (batch number s
 is a pure function of the seed and s, so a resumed run sees the batches an uninterrupted
-one would). AdamW with warm-up and cosine decay (:func:`icl_lab.train_tokens.lr_factor`),
-metrics.jsonl, status.json and atomic weights-only checkpoints in a RunDir whose
+one would). The loop is :func:`icl_lab.train_tokens.fit` (AdamW, warm-up and cosine decay,
+metrics.jsonl, status.json and atomic weights-only checkpoints) in a RunDir whose
 config.json is the plain-dict record of the model, optimisation and data.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
-from torch import nn
 
 from icl_lab.bandit_data import ChunkedDataset
-from icl_lab.checkpoint import load_checkpoint, save_checkpoint
+from icl_lab.checkpoint import load_checkpoint
 from icl_lab.models.bandit_transformer import BanditModelConfig, BanditTransformer
 from icl_lab.runs import RunDir, RunError
-from icl_lab.train import Progress, resolve_device
-from icl_lab.train_tokens import TokenTrainConfig, lr_factor, prepare_run
+from icl_lab.train import resolve_device
+from icl_lab.train_tokens import TokenTrainConfig, fit, prepare_run
 
 
 def to_torch(batch: dict, device: torch.device | str) -> dict[str, torch.Tensor]:
@@ -44,48 +42,13 @@ def train_bandit_model(model_cfg: BanditModelConfig, cfg: TokenTrainConfig, data
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)  # initialisation only
     model = BanditTransformer(model_cfg).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                  betas=(0.9, 0.98))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
-    step = load_checkpoint(run.checkpoint_path, model, optimizer, schedule) if (
-        resume and run.checkpoint_path.is_file()) else 0
-    run.truncate_metrics(step)
-    if step >= cfg.steps:
-        return model.eval()
-    run.set_status("running", step=step)
-    bar = Progress(cfg.steps, step, progress)
-    stream = dataset.batches(cfg.batch_size, cfg.seed, start_step=step)
-    t_start = time.perf_counter()
-    model.train()
-    try:
-        while step < cfg.steps:
-            b = to_torch(next(stream), device)
-            loss = model.loss(b["actions"], b["rewards"], b["labels"], b.get("features"))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            schedule.step()
-            step += 1
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                rate = bar.update(step, loss.item())
-                run.append_metrics({"step": step, "loss": loss.item(), "lr": schedule.get_last_lr()[0],
-                                    "elapsed_s": round(time.perf_counter() - t_start, 3),
-                                    "steps_per_s": round(rate, 2)})
-            if step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                save_checkpoint(run.checkpoint_path, model, optimizer, schedule, step)
-            if on_step is not None:
-                on_step(step)
-    except KeyboardInterrupt:
-        bar.close()
-        save_checkpoint(run.checkpoint_path, model, optimizer, schedule, step)
-        run.set_status("interrupted", step=step)
-        raise
-    bar.close()
-    save_checkpoint(run.checkpoint_path, model, optimizer, schedule, step)
-    run.set_status("trained", step=step)
-    return model.eval()
+
+    def losses(start: int) -> Iterator[tuple[torch.Tensor, dict[str, float]]]:
+        for batch in dataset.batches(cfg.batch_size, cfg.seed, start_step=start):
+            b = to_torch(batch, device)
+            yield model.loss(b["actions"], b["rewards"], b["labels"], b.get("features")), {}
+
+    return fit(model, cfg, run, losses, resume=resume, on_step=on_step, progress=progress)
 
 
 def load_bandit_model(run_dir: str | Path, device: str = "cpu") -> tuple[dict[str, Any], BanditTransformer]:

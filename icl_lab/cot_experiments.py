@@ -23,7 +23,6 @@ import dataclasses
 import json
 import re
 import time
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from icl_lab.length_generalization import _coerce, _merge
+from icl_lab.experiment_files import coerce_value, read_experiment_table
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.runs import RunDir, atomic_write_bytes, atomic_write_json
 from icl_lab.tasks.cot import (
@@ -133,56 +132,22 @@ def build_config(raw: dict[str, Any]) -> CotExperimentConfig:
     unknown = sorted(set(raw) - set(top))
     if unknown:
         raise ValueError(f"unknown key {unknown[0]}: valid keys are {', '.join([*top, 'train', *TASK_NAMES])}")
-    kwargs = {k: _coerce(top, k, v, "") for k, v in raw.items()}
+    kwargs = {k: coerce_value(top, k, v, "") for k, v in raw.items()}
     tdefaults = dataclasses.asdict(TokenTrainConfig())
-    train = TokenTrainConfig(**{k: _coerce(tdefaults, k, v, "train.") for k, v in train_raw.items()})
+    train = TokenTrainConfig(**{k: coerce_value(tdefaults, k, v, "train.") for k, v in train_raw.items()})
     settings = {}
     for task, table in task_raw.items():
         if not isinstance(table, dict):
             raise ValueError(f"invalid {task}={table!r}: expected a table of keys")
         known = {"sizes": (1,), **param_fields(task), **{k: tdefaults.get(k, top.get(k)) for k in TASK_TRAIN_KEYS}}
-        settings[task] = {k: _coerce(known, k, v, f"{task}.") for k, v in table.items()}
+        settings[task] = {k: coerce_value(known, k, v, f"{task}.") for k, v in table.items()}
     return CotExperimentConfig(**kwargs, train=train, task_settings=settings)
 
 
 def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> CotExperimentConfig:
     """Read an experiment TOML, apply ``[presets.<preset>]`` then ``--set key=value``
     overrides (``train.steps=500``, ``tasks=arithmetic,equations``, ``equations.sizes=2,3``)."""
-    path = Path(path)
-    if not path.is_file() and (Path("experiments") / f"{path.name}.toml").is_file():
-        path = Path("experiments") / f"{path.name}.toml"
-    if not path.is_file():
-        raise FileNotFoundError(f"experiment file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"cannot parse {path}: {exc}") from None
-    presets = data.pop("presets", {})
-    data.pop("description", None)
-    default = data.pop("default_preset", "quick")
-    preset = default if preset is None else preset
-    if preset:
-        if preset not in presets:
-            raise ValueError(f"unknown preset {preset!r} in {path}: available are {', '.join(presets)}")
-        data = _merge(data, presets[preset])
-    data.setdefault("name", path.stem)
-    data["preset"] = preset
-    for text in overrides:
-        if "=" not in text:
-            raise ValueError(f"invalid override {text!r}: expected key=value, e.g. train.steps=500")
-        key, value_text = (s.strip() for s in text.split("=", 1))
-        try:
-            value = tomllib.loads(f"v = {value_text}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = value_text  # bare words, e.g. tasks=arithmetic,lis
-        *parents, leaf = key.split(".")
-        target = data
-        for part in parents:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise ValueError(f"invalid override {text!r}: {part} is not a table")
-        target[leaf] = value
-    return build_config(data)
+    return build_config(read_experiment_table(path, preset, overrides))
 
 
 # ----------------------------------------------------------------------------- evaluation

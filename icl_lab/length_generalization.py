@@ -21,7 +21,6 @@ import dataclasses
 import json
 import math
 import time
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -29,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from icl_lab.experiment_files import coerce_value, read_experiment_table
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.runs import RunDir, atomic_write_bytes, atomic_write_json
 from icl_lab.tasks.algorithmic import EOS, PAD, TASKS, AlgorithmicTask, make_task, training_batch
@@ -100,88 +100,29 @@ class LengthGenConfig:
 # ----------------------------------------------------------------------------- config files
 
 
-def _coerce(cls_fields: dict[str, Any], key: str, value: Any, where: str) -> Any:
-    if key not in cls_fields:
-        raise ValueError(f"unknown key {where}{key}: valid keys are {', '.join(cls_fields)}")
-    default = cls_fields[key]
-    if isinstance(default, tuple):
-        items = value.split(",") if isinstance(value, str) else (
-            list(value) if isinstance(value, (list, tuple)) else [value])
-        try:
-            return tuple(type(default[0])(v) if default else v for v in items)
-        except ValueError:
-            raise ValueError(f"invalid {where}{key}={value!r}: expected a list of "
-                             f"{type(default[0]).__name__}") from None
-    if isinstance(default, bool) or isinstance(default, (int, float, str)):
-        ok = isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))
-        if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
-            raise ValueError(f"invalid {where}{key}={value!r}: expected {type(default).__name__}")
-        return type(default)(value)
-    return value
-
-
 def build_config(raw: dict[str, Any]) -> LengthGenConfig:
     """Validated config from plain data (the TOML file's top level after presets)."""
     raw = dict(raw)
     train_raw = raw.pop("train", {})
     top = {f.name: f.default if f.default is not dataclasses.MISSING else None
            for f in fields(LengthGenConfig) if f.name not in ("train", "overrides")}
-    kwargs = {k: _coerce(top, k, v, "") for k, v in raw.items() if k != "overrides"}
+    kwargs = {k: coerce_value(top, k, v, "") for k, v in raw.items() if k != "overrides"}
     tdefaults = dataclasses.asdict(TokenTrainConfig())
-    train = TokenTrainConfig(**{k: _coerce(tdefaults, k, v, "train.") for k, v in train_raw.items()})
+    train = TokenTrainConfig(**{k: coerce_value(tdefaults, k, v, "train.") for k, v in train_raw.items()})
     odefaults = {**{k: top[k] for k in OVERRIDE_KEYS if k in top}, **tdefaults}
     overrides = {}
     for task, over in dict(raw.get("overrides", {})).items():
         if not isinstance(over, dict):
             raise ValueError(f"invalid overrides.{task}={over!r}: expected a table of keys")
         known = {k: odefaults[k] for k in OVERRIDE_KEYS}
-        overrides[task] = {k: _coerce(known, k, v, f"overrides.{task}.") for k, v in over.items()}
+        overrides[task] = {k: coerce_value(known, k, v, f"overrides.{task}.") for k, v in over.items()}
     return LengthGenConfig(**kwargs, train=train, overrides=overrides)
-
-
-def _merge(base: dict, overlay: dict) -> dict:
-    out = dict(base)
-    for key, value in overlay.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> LengthGenConfig:
     """Read an experiment TOML, apply ``[presets.<preset>]`` then ``--set key=value``
     overrides (``train.steps=500``, ``tasks=count,parity``, ``overrides.count.train_length=20``)."""
-    path = Path(path)
-    if not path.is_file() and (Path("experiments") / f"{path.name}.toml").is_file():
-        path = Path("experiments") / f"{path.name}.toml"
-    if not path.is_file():
-        raise FileNotFoundError(f"experiment file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"cannot parse {path}: {exc}") from None
-    presets = data.pop("presets", {})
-    data.pop("description", None)
-    preset = preset if preset is not None else data.pop("default_preset", "quick")
-    data.pop("default_preset", None)
-    if preset:
-        if preset not in presets:
-            raise ValueError(f"unknown preset {preset!r} in {path}: available are {', '.join(presets)}")
-        data = _merge(data, presets[preset])
-    data.setdefault("name", path.stem)
-    data["preset"] = preset
-    for text in overrides:
-        if "=" not in text:
-            raise ValueError(f"invalid override {text!r}: expected key=value, e.g. train.steps=500")
-        key, value_text = (s.strip() for s in text.split("=", 1))
-        try:
-            value = tomllib.loads(f"v = {value_text}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = value_text  # bare words, e.g. tasks=count,parity
-        *parents, leaf = key.split(".")
-        target = data
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[leaf] = value
-    return build_config(data)
+    return build_config(read_experiment_table(path, preset, overrides))
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -11,6 +11,7 @@ describe token runs).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -18,7 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -149,24 +150,19 @@ def prepare_run(run: RunDir, record: dict[str, Any], *, resume: bool, force: boo
     run.set_status("created", step=0)
 
 
-def train_tokens(model_cfg: TokenLMConfig, cfg: TokenTrainConfig, batch_fn: BatchFn,
-                 run_dir: str | Path, *, record: dict[str, Any] | None = None,
-                 resume: bool = False, force: bool = False,
-                 on_step: Callable[[int], None] | None = None,
-                 progress: bool | None = None) -> TokenLM:
-    """Train a :class:`TokenLM` in ``run_dir``; returns it (on its device, eval mode).
+StepLosses = Callable[[int], Iterator[tuple[torch.Tensor, dict[str, float]]]]
 
-    ``record`` (plain data) is stored as config.json and must match to resume; it always
-    includes both configs. A finished run with ``resume`` just loads its checkpoint.
-    ``on_step(step)`` runs after each optimiser step (tests raise KeyboardInterrupt there);
-    Ctrl-C writes a checkpoint and re-raises.
-    """
-    run = RunDir(run_dir)
-    record = {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **(record or {})}
-    prepare_run(run, record, resume=resume, force=force)
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)  # initialisation only; batches have their own generators
-    model = TokenLM(model_cfg).to(device)
+
+def fit(model: nn.Module, cfg: TokenTrainConfig, run: RunDir, losses: StepLosses, *, resume: bool = False,
+        on_step: Callable[[int], None] | None = None, progress: bool | None = None) -> nn.Module:
+    """The optimisation loop shared by the token and bandit trainers.
+
+    ``losses(start)`` yields ``(loss, stats)`` for steps ``start, start + 1, ...`` (a pure
+    function of the step, so a resumed run sees the batches an uninterrupted one would).
+    AdamW with warm-up and cosine decay, gradient clipping, metrics.jsonl, atomic weights-only
+    checkpoints; a finished run with ``resume`` just loads its checkpoint. ``on_step(step)`` runs
+    after each optimiser step (tests raise KeyboardInterrupt there); Ctrl-C writes a checkpoint
+    and re-raises."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                                   betas=(0.9, 0.98))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
@@ -180,10 +176,10 @@ def train_tokens(model_cfg: TokenLMConfig, cfg: TokenTrainConfig, batch_fn: Batc
     bar = Progress(cfg.steps, step, progress)
     t_start = time.perf_counter()
     model.train()
+    stream = losses(step)
     try:
         while step < cfg.steps:
-            batch = batch_fn(np.random.default_rng([cfg.seed, step])).to(device)
-            loss, stats = masked_loss(model, batch)
+            loss, stats = next(stream)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -210,6 +206,30 @@ def train_tokens(model_cfg: TokenLMConfig, cfg: TokenTrainConfig, batch_fn: Batc
     save_checkpoint(run.checkpoint_path, model, optimizer, schedule, step)
     run.set_status("trained", step=step)
     return model.eval()
+
+
+def train_tokens(model_cfg: TokenLMConfig, cfg: TokenTrainConfig, batch_fn: BatchFn,
+                 run_dir: str | Path, *, record: dict[str, Any] | None = None,
+                 resume: bool = False, force: bool = False,
+                 on_step: Callable[[int], None] | None = None,
+                 progress: bool | None = None) -> TokenLM:
+    """Train a :class:`TokenLM` in ``run_dir``; returns it (on its device, eval mode).
+
+    ``record`` (plain data) is stored as config.json and must match to resume; it always
+    includes both configs. See :func:`fit` for resuming, interrupts and ``on_step``.
+    """
+    run = RunDir(run_dir)
+    record = {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **(record or {})}
+    prepare_run(run, record, resume=resume, force=force)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)  # initialisation only; batches have their own generators
+    model = TokenLM(model_cfg).to(device)
+
+    def losses(start: int) -> Iterator[tuple[torch.Tensor, dict[str, float]]]:
+        for step in itertools.count(start):
+            yield masked_loss(model, batch_fn(np.random.default_rng([cfg.seed, step])).to(device))
+
+    return fit(model, cfg, run, losses, resume=resume, on_step=on_step, progress=progress)
 
 
 def load_token_model(run_dir: str | Path, device: str = "cpu") -> tuple[dict[str, Any], TokenLM]:

@@ -22,9 +22,10 @@ def experiment_config(name: str, preset: str, extra: list[str] | None = None) ->
     return load_experiment(path, preset, extra or [])
 
 
-def trained_run(cfg: ExperimentConfig, out_dir: Path) -> tuple[Path, dict]:
-    """Train (or resume, or reuse a finished run) under ``out_dir``/../runs and evaluate it."""
-    run_dir = Path(out_dir).parent / "runs" / f"{cfg.name}-{cfg.preset}"
+def trained_run(cfg: ExperimentConfig, out_dir: Path, tag: str = "") -> tuple[Path, dict]:
+    """Train (or resume, or reuse a finished run) under ``out_dir``/../runs and evaluate it;
+    ``tag`` tells apart several runs of one (experiment, preset), e.g. a depth sweep."""
+    run_dir = Path(out_dir).parent / "runs" / f"{cfg.name}-{cfg.preset}{'-' + tag if tag else ''}"
     run = RunDir(run_dir)
     if run.exists() and run.config().to_dict() == cfg.to_dict():
         if run.status().get("state") in ("trained", "finished"):

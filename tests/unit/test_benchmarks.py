@@ -4,6 +4,7 @@ per-prefix loops compute the same maths as the vectorised baselines."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +161,24 @@ def test_time_to_quality_sides_run():
     summary = ttq.summarize(lab, ref, 50, 16)
     assert summary["time_to_quality_speedup"] == 6.0 and summary["time_to_quality_speedup_is_lower_bound"]
     assert summary["time_to_quality_speedup_curriculum_bound"] == 60.0  # 6000 steps x 0.1 s / 10 s
+
+
+def test_main_job_peak_is_the_childs_own_not_the_parents(tmp_path):
+    """ru_maxrss of a vfork'ed child carries the parent's high-water mark over exec; the
+    benchmark reads the child's own VmHWM instead. A 1 GiB parent must not show up in it."""
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("VmHWM needs Linux /proc")
+    ballast = np.ones(2**27)  # 1 GiB resident in the parent
+    peak_file = tmp_path / "peak.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.run_with_peak", "tasks"],
+                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
+                            env={**os.environ, "ICL_BENCH_PEAK_FILE": str(peak_file)})
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0 and ballast.sum() == 2**27
+    child_peak_gib = int(peak_file.read_text()) / 2**20
+    assert 0.01 < child_peak_gib < 0.9  # python + torch + icl_lab: a few hundred MiB
