@@ -51,5 +51,5 @@ def test_fig15_depth_sweep_trains_one_model_per_depth(tmp_path):
     assert summary["depths"] == [1, 2]
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert runs == ["which_algorithm-quick-L1", "which_algorithm-quick-L2"]  # distinct runs, not one reused
-    for fam, spds in summary["mean_spd"].items():
+    for fam, spds in summary["median_spd"].items():
         assert len(spds) == 2 and all(s >= 0 for s in spds), fam
