@@ -194,7 +194,7 @@ def _min_norm_prefix_fits(xs: torch.Tensor, ys: torch.Tensor) -> tuple[torch.Ten
 
 def _least_squares_rank_revealing(xs: torch.Tensor, ys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(pinv(X_k) y_k · x_q, ||(I − P_k) x_q||²)`` per prefix from one padded ``N × D``
-    rank-revealing solve per prefix (slow, exact on rank-deficient prompts), float64."""
+    SVD per prefix (slow, exact on rank-deficient prompts), float64."""
     b, n, d = xs.shape
     mean = torch.empty(b, n, dtype=torch.float64, device=xs.device)
     resid = torch.empty_like(mean)
@@ -203,7 +203,9 @@ def _least_squares_rank_revealing(xs: torch.Tensor, ys: torch.Tensor) -> tuple[t
         xq = xs[sl].double()  # [b, N, D]
         # Second right-hand side X_k x_q: pinv(X_k) X_k x_q = P_k x_q.
         rhs = torch.stack([targets, (design @ xq[..., None])[..., 0]], dim=-1)  # [b, N, N, 2]
-        sol = _min_norm_solve(design, rhs)  # [b, N, D, 2]
+        # SVD, not gelsy: only degenerate prompts come here, and gelsy's rank decision on
+        # exactly rank-deficient designs was seen to flip between runs (MKL, 1 thread)
+        sol = _min_norm_solve(design, rhs, method="svd")  # [b, N, D, 2]
         mean[sl] = _query_dot(xq, sol[..., 0])
         resid[sl] = (xq - sol[..., 1]).square().sum(-1)
     return mean, resid

@@ -99,7 +99,7 @@ def test_cholesky_fast_path_and_fallback_in_one_batch():
     for b in range(6):
         for k in range(14):
             proj = np.linalg.pinv(x[b, :k]) @ x[b, :k] if k else np.zeros((5, 5))
-            assert abs(var[b, k].item() - 1.5**2 * np.sum(((np.eye(5) - proj) @ x[b, k]) ** 2)) < 1e-8
+            assert abs(var[b, k].item() - 1.5**2 * np.sum(((np.eye(5) - proj) @ x[b, k]) ** 2)) < 1e-8, (b, k)
 
 
 def test_min_norm_solve_svd_path_matches_gelsy():
