@@ -9,18 +9,16 @@ config.json is the plain-dict record of the model, optimisation and data.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 
 from icl_lab.bandit_data import ChunkedDataset
-from icl_lab.checkpoint import load_checkpoint
 from icl_lab.models.bandit_transformer import BanditModelConfig, BanditTransformer
-from icl_lab.runs import RunDir, RunError
+from icl_lab.runs import RunDir
 from icl_lab.train import resolve_device
-from icl_lab.train_tokens import TokenTrainConfig, fit, prepare_run
+from icl_lab.train_tokens import TokenTrainConfig, fit, load_run_model, prepare_run
 
 
 def to_torch(batch: dict, device: torch.device | str) -> dict[str, torch.Tensor]:
@@ -53,10 +51,4 @@ def train_bandit_model(model_cfg: BanditModelConfig, cfg: TokenTrainConfig, data
 
 def load_bandit_model(run_dir: str | Path, device: str = "cpu") -> tuple[dict[str, Any], BanditTransformer]:
     """The config record and trained model of a bandit run (weights-only load)."""
-    run = RunDir(run_dir)
-    if not run.exists():
-        raise RunError(f"{run.path} is not a run directory (no config.json)")
-    record = json.loads(run.config_path.read_text())
-    model = BanditTransformer(BanditModelConfig(**record["model"]))
-    load_checkpoint(run.checkpoint_path, model)
-    return record, model.to(device).eval()
+    return load_run_model(run_dir, lambda m: BanditTransformer(BanditModelConfig(**m)), device)

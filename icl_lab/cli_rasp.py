@@ -20,7 +20,7 @@ rasp_app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 def _programs() -> dict[str, Callable]:
     from icl_lab.rasp import LIBRARY
-    from icl_lab.tasks.algorithmic import PROGRAMS
+    from icl_lab.rasp.task_programs import PROGRAMS
 
     return {**LIBRARY, **PROGRAMS}
 

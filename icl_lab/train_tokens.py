@@ -232,12 +232,19 @@ def train_tokens(model_cfg: TokenLMConfig, cfg: TokenTrainConfig, batch_fn: Batc
     return fit(model, cfg, run, losses, resume=resume, on_step=on_step, progress=progress)
 
 
-def load_token_model(run_dir: str | Path, device: str = "cpu") -> tuple[dict[str, Any], TokenLM]:
-    """The config record and trained model of a token run (weights-only load)."""
+def load_run_model(run_dir: str | Path, build: Callable[[dict[str, Any]], nn.Module],
+                   device: str = "cpu") -> tuple[dict[str, Any], nn.Module]:
+    """The config record of a run trained by :func:`fit` and its model, ``build(record["model"])``
+    with the checkpoint's weights (weights-only load), in eval mode."""
     run = RunDir(run_dir)
     if not run.exists():
         raise RunError(f"{run.path} is not a run directory (no config.json)")
     record = json.loads(run.config_path.read_text())
-    model = TokenLM(TokenLMConfig(**record["model"]))
+    model = build(record["model"])
     load_checkpoint(run.checkpoint_path, model)
     return record, model.to(device).eval()
+
+
+def load_token_model(run_dir: str | Path, device: str = "cpu") -> tuple[dict[str, Any], TokenLM]:
+    """The config record and trained model of a token run (weights-only load)."""
+    return load_run_model(run_dir, lambda m: TokenLM(TokenLMConfig(**m)), device)

@@ -108,16 +108,13 @@ def _prefix_design(xs: torch.Tensor, ys: torch.Tensor) -> tuple[torch.Tensor, to
     return design, targets
 
 
-def _min_norm_solve(a: torch.Tensor, rhs: torch.Tensor, rcond: float = RCOND, method: str = "auto") -> torch.Tensor:
+def _min_norm_solve(a: torch.Tensor, rhs: torch.Tensor, rcond: float = RCOND, method: str = "svd") -> torch.Tensor:
     """Minimum-norm least-squares solution ``pinv(a) @ rhs`` for ``a [..., m, n]``,
     ``rhs [..., m, r]`` -> ``[..., n, r]``; singular values ``<= rcond * s_max`` count as 0.
 
-    ``method="auto"`` uses LAPACK ``gelsy`` (pivoted QR / complete orthogonal
-    factorisation, ~10x faster than a batched SVD here; its rank decision uses the same
-    ``rcond`` on a condition estimate) on CPU, and the SVD elsewhere (CUDA ``lstsq``
-    only has ``gels``, which assumes full rank)."""
-    if method == "auto":
-        method = "gelsy" if a.device.type == "cpu" else "svd"
+    The SVD is the default: LAPACK ``gelsy`` (``method="gelsy"``, CPU only, ~10x faster)
+    decides the rank of exactly rank-deficient matrices differently between runs (MKL; 17 of
+    2000 repeats of one call), and the callers here are the degenerate prompts and probes."""
     if method == "gelsy":
         return torch.linalg.lstsq(a, rhs, rcond=rcond, driver="gelsy").solution
     if method != "svd":
@@ -203,9 +200,7 @@ def _least_squares_rank_revealing(xs: torch.Tensor, ys: torch.Tensor) -> tuple[t
         xq = xs[sl].double()  # [b, N, D]
         # Second right-hand side X_k x_q: pinv(X_k) X_k x_q = P_k x_q.
         rhs = torch.stack([targets, (design @ xq[..., None])[..., 0]], dim=-1)  # [b, N, N, 2]
-        # SVD, not gelsy: only degenerate prompts come here, and gelsy's rank decision on
-        # exactly rank-deficient designs was seen to flip between runs (MKL, 1 thread)
-        sol = _min_norm_solve(design, rhs, method="svd")  # [b, N, D, 2]
+        sol = _min_norm_solve(design, rhs)  # [b, N, D, 2]
         mean[sl] = _query_dot(xq, sol[..., 0])
         resid[sl] = (xq - sol[..., 1]).square().sum(-1)
     return mean, resid

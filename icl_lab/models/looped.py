@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from icl_lab.config import ModelConfig
-from icl_lab.models.transformer import ENCODERS, Decoder, HookPoint, init_gpt2_
+from icl_lab.models.transformer import ENCODERS, Decoder, HookPoint, check_prompt, init_gpt2_
 
 
 def loop_schedule(cfg: ModelConfig, step: int) -> int:
@@ -66,12 +66,7 @@ class LoopedRegressor(nn.Module):
     # ------------------------------------------------------------------ pieces
     def inject(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
         """P: the read-in prompt (through the pre-transformer for AlgoFormer), [B, T, E]."""
-        b, n, d = xs.shape
-        if d != self.d:
-            raise ValueError(f"prompt has d={d} but the model was built for d={self.d}")
-        if n > self.cfg.max_points:
-            raise ValueError(f"prompt has {n} examples but the model's context holds "
-                             f"model.max_points={self.cfg.max_points}")
+        check_prompt(xs, self.d, self.cfg.max_points)
         p = self.encoder(xs, ys)
         return self.pre(p) if self.pre is not None else p
 

@@ -185,6 +185,15 @@ class CompactEncoder(nn.Module):
 ENCODERS = {"interleaved": InterleavedEncoder, "compact": CompactEncoder}
 
 
+def check_prompt(xs: torch.Tensor, d: int, max_points: int) -> None:
+    """One-line errors for a prompt ``xs [B, N, D]`` of the wrong dimension or too long."""
+    n, got = xs.shape[1], xs.shape[2]
+    if got != d:
+        raise ValueError(f"prompt has d={got} but the model was built for d={d}")
+    if n > max_points:
+        raise ValueError(f"prompt has {n} examples but the model's context holds model.max_points={max_points}")
+
+
 class ICLRegressor(nn.Module):
     """(xs [B, N, D], ys [B, N]) -> predictions [B, N] (or [B, N, out_dim]) at every prefix.
 
@@ -202,12 +211,7 @@ class ICLRegressor(nn.Module):
         init_gpt2_(self, cfg.n_layer)
 
     def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        b, n, d = xs.shape
-        if d != self.d:
-            raise ValueError(f"prompt has d={d} but the model was built for d={self.d}")
-        if n > self.cfg.max_points:
-            raise ValueError(f"prompt has {n} examples but the model's context holds "
-                             f"model.max_points={self.cfg.max_points}")
+        check_prompt(xs, self.d, self.cfg.max_points)
         hidden = self.backbone(self.encoder(xs, ys), read_rows=self.encoder.read_rows)  # [B, N, E]
         out = self.head(hidden)
         return out.squeeze(-1) if self.out_dim == 1 else out

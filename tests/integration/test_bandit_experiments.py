@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,8 +10,8 @@ from typer.testing import CliRunner
 
 from icl_lab.bandit_experiments import smoke_overrides
 from icl_lab.cli import app
+from tests.figure_scripts import load_figure_script
 
-ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -84,9 +83,7 @@ def test_bayes_optimal_command_prints_the_state_count():
 @pytest.mark.parametrize("stem", ["fig60_dpt_gaussian_bandit", "fig61_dpt_linear_bandit", "fig62_ad_linucb",
                                   "fig63_bernoulli_bayes_optimal"])
 def test_figure_script_smoke(tmp_path, stem):
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "paper_figs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_figure_script(stem)
     written = module.main("smoke", tmp_path / stem)
     assert sorted(Path(p).suffix for p in written) == [".pdf", ".png"]
     assert all(Path(p).stat().st_size > 5000 for p in written)

@@ -1,19 +1,11 @@
 """The Bayesian-lens figure scripts run end to end at smoke scale and write what they promise."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(stem):
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "paper_figs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.figure_scripts import load_figure_script as load
 
 
 def run(tmp_path, stem):

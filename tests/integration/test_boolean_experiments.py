@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tests.figure_scripts import load_figure_script as load
 from nbclient import NotebookClient
 from typer.testing import CliRunner
 
@@ -30,13 +31,6 @@ def test_cli_baselines_print_every_boolean_baseline(cls):
     assert set(BOOLEAN_CLOSED_FORM) <= set(curves)
     assert all(len(c) == 12 and all(0 <= a <= 1 for a in c) for c in curves.values())
     assert curves["bayes"][-1] >= max(curves["constant"][-1], 0.5) - 0.1
-
-
-def load(stem):
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "paper_figs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_boolean_figure_scripts_smoke(tmp_path):

@@ -3,7 +3,6 @@ the CLI, and the smoke figures."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.tasks.cot import make_task, parse_output, training_batch
 from icl_lab.tasks.cot_vocab import EOS_ID, PAD_ID, VOCAB_SIZE
 from icl_lab.train_tokens import TokenTrainConfig, train_tokens
+from tests.figure_scripts import load_figure_script
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "chain_of_thought.toml"
@@ -106,20 +106,13 @@ def test_cli_runs_and_reports_bad_input_in_one_line(tmp_path):
     assert res.exit_code == 0 and "verifier: ok" in res.stdout and "<ans>" in res.stdout
 
 
-def _load_figure(stem: str):
-    spec = importlib.util.spec_from_file_location(f"paper_figs.{stem}", ROOT / "paper_figs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_smoke_figures_write_and_reuse_runs(tmp_path):
-    fig70 = _load_figure("fig70_cot_table")
+    fig70 = load_figure_script("fig70_cot_table")
     written = fig70.main("smoke", tmp_path / "fig70_cot_table")
     assert sorted(p.suffix for p in written) == [".md", ".pdf", ".png"]
     assert all(p.is_file() and p.stat().st_size > 0 for p in written)
     assert "| edit_distance | 3 |" in written[-1].read_text()
-    fig71 = _load_figure("fig71_cot_accuracy_vs_size")
+    fig71 = load_figure_script("fig71_cot_accuracy_vs_size")
     checkpoint = tmp_path / "fig70_cot_table" / "runs" / "lis" / "n4" / "cot1" / "seed0" / "checkpoint.pt"
     stamp = checkpoint.stat().st_mtime_ns
     lines = fig71.main("smoke", tmp_path / "fig71_cot_accuracy_vs_size")

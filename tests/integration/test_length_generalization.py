@@ -10,6 +10,7 @@ from icl_lab.cli_rasp import rasp_app
 from icl_lab.length_generalization import (
     classify, format_table, load_config, plot_length_generalization, run_length_generalization,
 )
+from tests.figure_scripts import load_figure_script
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "length_generalization.toml"
 TINY = ["tasks=count,parity", "seeds=0,1", "train_length=4", "train.steps=15", "n_eval=8",
@@ -88,19 +89,9 @@ def test_cli_check():
     assert unknown.exit_code == 2 and "available are" in unknown.output
 
 
-def _load_figure(stem: str):
-    import importlib.util
-
-    path = EXPERIMENT.parents[1] / "paper_figs" / f"{stem}.py"
-    spec = importlib.util.spec_from_file_location(f"paper_figs.{stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("stem", ["fig20_length_generalization", "fig21_task_hinting"])
 def test_figure_scripts_write_figures_and_tables(stem, tmp_path):
-    module = _load_figure(stem)
+    module = load_figure_script(stem)
     written = module.main("smoke", tmp_path)
     assert sorted(p.suffix for p in written) == [".csv", ".md", ".pdf", ".png"]
     assert all(p.is_file() and p.stat().st_size > 0 for p in written)

@@ -1,19 +1,11 @@
 """The looped-transformer figure scripts run end to end at smoke scale and write their files."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(stem):
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "paper_figs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.figure_scripts import load_figure_script as load
 
 
 @pytest.mark.parametrize("stem", ["fig40_looped_linear_regression", "fig41_looped_sparse_linear_regression"])
