@@ -34,9 +34,9 @@ NAMES = [f"eval.n_prompts={n}__seed={s}" for n in (16, 17) for s in (0, 1)]
 KILLED, TWIN = NAMES[0], NAMES[2]
 
 
-def sweep_args(out, *extra):
+def sweep_args(out, *extra, workers=2):
     sets = [part for o in OVERRIDES for part in ("--set", o)]
-    return ["sweep", str(EXPERIMENT), *sets, *GRID, "--out", str(out), "--workers", "2", "--cpus-per-run", "1",
+    return ["sweep", str(EXPERIMENT), *sets, *GRID, "--out", str(out), "--workers", str(workers), "--cpus-per-run", "1",
             *map(str, extra)]
 
 
@@ -60,7 +60,9 @@ def killed(tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "sweep"
     log_path = out.parent / "killed.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "icl_lab.cli_sweep", *sweep_args(out, "--no-report")],
+        # One worker: runs start in plan order, so TWIN has not started when KILLED checkpoints
+        # (with two, a slow worker start let the other run finish and TWIN begin: seen in CI).
+        proc = subprocess.Popen([sys.executable, "-m", "icl_lab.cli_sweep", *sweep_args(out, "--no-report", workers=1)],
                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         checkpoint, deadline = out / KILLED / "checkpoint.pt", time.monotonic() + 120
         try:
