@@ -32,8 +32,9 @@ import torch
 from benchmarks import loop_baselines as loop
 from benchmarks.common import ROOT, PeakRSS, interleaved, median
 from icl_lab.baselines import regression as core
-from icl_lab.config import EvalConfig, TaskConfig
+from icl_lab.evaluation.config import EvalConfig
 from icl_lab.tasks import sample_task
+from icl_lab.tasks.config import TaskConfig
 
 NAMES = ("least_squares", "ridge", "bayes", "averaging", "knn", "lasso", "gd")
 

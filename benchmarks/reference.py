@@ -18,9 +18,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from icl_lab.config import ModelConfig, TaskConfig, TrainConfig
 from icl_lab.models import ICLRegressor
+from icl_lab.models.config import ModelConfig
 from icl_lab.tasks import curriculum
+from icl_lab.tasks.config import TaskConfig
+from icl_lab.training.config import TrainConfig
 
 # Garg et al.'s curriculum for d = 20 (conf/linear_regression.yaml): every 2000 steps
 # one more dimension (5 -> 20) and two more points (11 -> 41).

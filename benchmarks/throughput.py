@@ -5,8 +5,8 @@ N = 41 points (T = 82 tokens), batch 64, fp32, same sizes (tiny 64/3/2, standard
 256/12/8), same starting weights (the reference's copied into the lab's model), one
 full train step = forward, MSE over every position, backward, Adam(W) step.
 
-* lab: ``ICLRegressor`` (``encoding="interleaved"``), ``icl_lab.train.training_loss``,
-  ``icl_lab.train.make_optimizer`` (AdamW, weight decay 0 = Adam), ``zero_grad(set_to_none)``.
+* lab: ``ICLRegressor`` (``encoding="interleaved"``), ``icl_lab.training.regression.training_loss``,
+  ``icl_lab.training.regression.make_optimizer`` (AdamW, weight decay 0 = Adam), ``zero_grad(set_to_none)``.
 * reference: ``benchmarks.reference.TransformerModel`` + its ``train_step`` (Adam).
 
 Model FLOPs per train step (the same analytic count for every side; PaLM, Chowdhery et
@@ -41,8 +41,9 @@ from benchmarks.reference import (
     make_reference_optimizer,
     train_step,
 )
-from icl_lab.config import ExperimentConfig, TrainConfig
-from icl_lab.train import make_optimizer, training_loss
+from icl_lab.pipelines.regression import ExperimentConfig
+from icl_lab.training.config import TrainConfig
+from icl_lab.training.regression import make_optimizer, training_loss
 
 SIZES = {"tiny": (64, 3, 2), "standard": (256, 12, 8)}
 D, N_POINTS, BATCH = 20, 41, 64

@@ -7,7 +7,7 @@ set of prompts (512 by default, its own seed), checked every ``check_every`` ste
 * **lab** — the lab's best quick recipe, the ``quick`` preset of
   ``experiments/linear_regression.toml`` (tiny model, compact encoding, AdamW lr 1e-3,
   warm-up + cosine, grad clip, fast curriculum, batch 64, ``cpu_threads``), stepped with
-  icl_lab's own pieces exactly as ``icl_lab.train.train`` does (``curriculum``,
+  icl_lab's own pieces exactly as ``icl_lab.training.regression.train`` does (``curriculum``,
   ``sample_task`` with ``step_generator``, ``training_loss``, ``make_optimizer``,
   ``lr_factor``), minus its metrics and checkpoint files.
 * **reference** — Garg et al.'s recipe as a researcher would run it on d = 8: their GPT-2
@@ -40,9 +40,10 @@ from torch import nn
 
 from benchmarks.common import EXPERIMENT, ROOT
 from benchmarks.reference import TransformerModel, garg_curriculum, make_reference_optimizer, train_step
-from icl_lab.config import ExperimentConfig, TaskConfig, load_experiment
+from icl_lab.pipelines.regression import ExperimentConfig, load_experiment
 from icl_lab.tasks import curriculum, sample_task
-from icl_lab.train import build_model, lr_factor, make_optimizer, step_generator, training_loss
+from icl_lab.tasks.config import TaskConfig
+from icl_lab.training.regression import build_model, lr_factor, make_optimizer, step_generator, training_loss
 
 D = 8
 K = 2 * D  # error measured at the prediction made from k = 2d examples
@@ -65,7 +66,7 @@ def error_at_k(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, y_var: floa
 
 
 class LabRecipe:
-    """The quick preset, stepped like ``icl_lab.train.train``."""
+    """The quick preset, stepped like ``icl_lab.training.regression.train``."""
 
     name = "lab"
 

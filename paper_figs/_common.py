@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icl_lab.config import ExperimentConfig, load_experiment
-from icl_lab.experiment import evaluate_run, run_experiment
-from icl_lab.runs import RunDir
+from icl_lab.core.runs import RunDir
+from icl_lab.pipelines.regression import ExperimentConfig, evaluate_run, load_experiment, run_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from icl_lab.plotting import plot_error_curves
+from icl_lab.figures.plotting import plot_error_curves
 
 try:
     from paper_figs._common import experiment_config, trained_run

@@ -18,11 +18,19 @@ import matplotlib.pyplot as plt
 
 from icl_lab.baselines.bayes import dmmse
 from icl_lab.baselines.regression import ridge
-from icl_lab.evaluate import eval_batch, model_learner
-from icl_lab.experiment import load_trained_model
-from icl_lab.plotting import save_figure
-from icl_lab.probes import spd
-from icl_lab.sweep import SweepLock, build_plan, check_existing_runs, make_executor, run_sweep, write_manifest, write_report
+from icl_lab.evaluation.probes import spd
+from icl_lab.evaluation.regression import eval_batch, model_learner
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.regression import load_trained_model
+from icl_lab.sweep import (
+    SweepLock,
+    build_plan,
+    check_existing_runs,
+    make_executor,
+    run_sweep,
+    write_manifest,
+    write_report,
+)
 from icl_lab.sweep.runner import SweepDisplay
 from icl_lab.tasks.regression import task_pool
 

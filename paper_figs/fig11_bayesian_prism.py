@@ -22,10 +22,10 @@ import torch
 from icl_lab.baselines import regression as r
 from icl_lab.baselines.bayes_gaussian import gaussian_linear_predictive
 from icl_lab.baselines.bayes_priors import bayes_predictive, fourier_posterior, posterior_weights
-from icl_lab.evaluate import eval_batch, evaluate_learners, model_learner
-from icl_lab.experiment import load_trained_model
-from icl_lab.plotting import plot_error_curves, save_figure
-from icl_lab.probes import probe_predictions, spd
+from icl_lab.evaluation.probes import probe_predictions, spd
+from icl_lab.evaluation.regression import eval_batch, evaluate_learners, model_learner
+from icl_lab.figures.plotting import plot_error_curves, save_figure
+from icl_lab.pipelines.regression import load_trained_model
 from icl_lab.tasks.bayesian import mixture_components
 
 try:

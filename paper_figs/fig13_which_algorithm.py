@@ -17,11 +17,18 @@ import matplotlib.pyplot as plt
 import torch
 
 from icl_lab.baselines import regression as r
-from icl_lab.evaluate import eval_batch, model_learner
-from icl_lab.experiment import load_trained_model
-from icl_lab.probes import (candidate_predictions, closest_algorithm_table, format_closest_table, ilwd,
-                            plot_closest_algorithm, probe_model, spd)
-from icl_lab.plotting import save_figure
+from icl_lab.evaluation.probes import (
+    candidate_predictions,
+    closest_algorithm_table,
+    format_closest_table,
+    ilwd,
+    plot_closest_algorithm,
+    probe_model,
+    spd,
+)
+from icl_lab.evaluation.regression import eval_batch, model_learner
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.regression import load_trained_model
 
 try:
     from paper_figs._common import experiment_config, trained_run

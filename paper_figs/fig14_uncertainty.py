@@ -18,10 +18,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from icl_lab.baselines.bayes_priors import bayes_predictive
-from icl_lab.evaluate import eval_batch
-from icl_lab.experiment import load_trained_model
-from icl_lab.plotting import save_figure
-from icl_lab.uncertainty import calibration_bins, calibration_summary, model_predictive, plot_calibration
+from icl_lab.evaluation.regression import eval_batch
+from icl_lab.evaluation.uncertainty import calibration_bins, calibration_summary, model_predictive, plot_calibration
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.regression import load_trained_model
 
 try:
     from paper_figs._common import experiment_config, trained_run

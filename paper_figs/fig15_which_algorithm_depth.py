@@ -1,4 +1,4 @@
-"""Akyürek et al. 2023 (papers.md §8): depth moves the learned algorithm from GD toward ridge and OLS.
+"""Akyürek et al. 2023 (Akyürek et al. 2023, arXiv:2211.15661; von Oswald et al. 2023, arXiv:2212.07677): depth moves the learned algorithm from GD toward ridge and OLS.
 
 Models of depth 1, 2, 4 and 8 are trained on the same noisy linear regression
 (``experiments/which_algorithm.toml``); for each, the squared prediction difference (SPD / d)
@@ -15,10 +15,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from icl_lab.evaluate import eval_batch, model_learner
-from icl_lab.experiment import load_trained_model
-from icl_lab.plotting import save_figure
-from icl_lab.probes import candidate_predictions, closest_algorithm_table
+from icl_lab.evaluation.probes import candidate_predictions, closest_algorithm_table
+from icl_lab.evaluation.regression import eval_batch, model_learner
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.regression import load_trained_model
 
 try:
     from paper_figs._common import experiment_config, trained_run

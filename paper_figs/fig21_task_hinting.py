@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from icl_lab.length_generalization import (
-    load_config, plot_length_generalization, run_length_generalization,
+from icl_lab.pipelines.length_generalization import (
+    load_config,
+    plot_length_generalization,
+    run_length_generalization,
 )
 
 EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "length_generalization.toml"

@@ -34,7 +34,7 @@ import sys
 
 import matplotlib.pyplot as plt
 
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
 from icl_lab.rasp import LIBRARY
 from icl_lab.rasp.compiler import CompiledModel, compile_program, format_table, verify_library
 from icl_lab.rasp.compiler.plots import plot_pattern
@@ -98,7 +98,7 @@ def compare_with_trained(compiled: dict[str, CompiledModel], out_dir: pathlib.Pa
                          preset: str) -> list[pathlib.Path]:
     """Compiled vs TRAINED ``count`` model, at and beyond the training length.
 
-    :func:`icl_lab.rasp.compiler.compare.compare_count` trains a TokenLM on ``count``
+    :func:`icl_lab.pipelines.rasp_compare.compare_count` trains a TokenLM on ``count``
     with the length-generalization experiment's quick settings (L = 10, 2 layers x 4
     heads, 1000 steps, about a minute of CPU; ``smoke``: 30 steps at L = 4; ``paper``
     trains the quick model too) under ``out_dir/runs/<preset>`` (reused when finished),
@@ -111,7 +111,7 @@ def compare_with_trained(compiled: dict[str, CompiledModel], out_dir: pathlib.Pa
     ``compiled`` (the panels' models) is not used: count is compiled for the task's own
     vocabulary here. Returns the written paths.
     """
-    from icl_lab.rasp.compiler.compare import compare_count
+    from icl_lab.pipelines.rasp_compare import compare_count
 
     result = compare_count(out_dir, preset=preset, stem="fig30_vs_trained",
                            log=lambda line: print(f"  vs trained: {line}", flush=True))

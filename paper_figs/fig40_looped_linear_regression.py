@@ -14,10 +14,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from icl_lab.evaluate import eval_batch, evaluate_learners, model_learner
-from icl_lab.experiment import load_trained_model
+from icl_lab.evaluation.regression import eval_batch, evaluate_learners, model_learner
+from icl_lab.figures.plotting import plot_error_curves, save_figure
 from icl_lab.models.looped import iteration_errors, looped_learner
-from icl_lab.plotting import plot_error_curves, save_figure
+from icl_lab.pipelines.regression import load_trained_model
 
 try:
     from paper_figs._common import experiment_config, trained_run

@@ -14,8 +14,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from icl_lab.lsa_experiments import cached_experiment, load_lsa_config
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.lsa import cached_experiment, load_lsa_config
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test suite's "smoke" preset: quick, shrunk to seconds.

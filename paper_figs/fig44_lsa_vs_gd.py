@@ -13,8 +13,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from icl_lab.lsa_experiments import cached_experiment
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.lsa import cached_experiment
 
 try:
     from paper_figs.fig42_lsa_gamma import lsa_config

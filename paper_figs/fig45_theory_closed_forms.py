@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
 from icl_lab.theory import closed_forms as cf
 from icl_lab.theory import monte_carlo as mc
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from icl_lab.boolean_experiments import PRETTY, SMOKE_CLASSES, accuracy_table, format_table, run_all
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.boolean import PRETTY, SMOKE_CLASSES, accuracy_table, format_table, run_all
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
 
 

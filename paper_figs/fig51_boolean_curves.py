@@ -8,8 +8,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from icl_lab.boolean_experiments import SMOKE_CLASSES, plot_accuracy_curves, run_all
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.boolean import SMOKE_CLASSES, plot_accuracy_curves, run_all
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
 
 SHOWN = ("transformer", "lstm", "gru", "mlp", "cosine_nn", "averaging", "bayes")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from icl_lab.boolean_experiments import TEACHING_PAIRS, plot_accuracy_curves, run_all
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.boolean import TEACHING_PAIRS, plot_accuracy_curves, run_all
 
 SHOWN = ("transformer", "lstm", "signed_elimination", "elimination", "bayes")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from icl_lab.bandit_experiments import figure_results, plot_online
-from icl_lab.plotting import save_figure
+from icl_lab.figures.plotting import save_figure
+from icl_lab.pipelines.bandits import figure_results, plot_online
 
 SETTING = "ad_linucb"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from icl_lab.cot_experiments import load_config, plot_cot_table, run_chain_of_thought
+from icl_lab.pipelines.cot import load_config, plot_cot_table, run_chain_of_thought
 
 EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "chain_of_thought.toml"
 # "smoke" is for the test suite: every task at a tiny size, one-layer models, seconds.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from icl_lab.cot_experiments import plot_accuracy_vs_size
+from icl_lab.pipelines.cot import plot_accuracy_vs_size
 
 _spec = importlib.util.spec_from_file_location("fig70_cot_table", Path(__file__).with_name("fig70_cot_table.py"))
 _fig70 = importlib.util.module_from_spec(_spec)

@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from icl_lab.baselines.bayes_gaussian import (gaussian_linear_predictive, mixture_predictive,
-                                              nested_gaussian_linear_predictive)
+from icl_lab.baselines.bayes_gaussian import (
+    gaussian_linear_predictive,
+    mixture_predictive,
+    nested_gaussian_linear_predictive,
+)
 from icl_lab.tasks.bayesian import fourier_features, mixture_components, monomial_features, monomial_pairs
 
 if TYPE_CHECKING:
-    from icl_lab.config import TaskConfig
+    from icl_lab.tasks.config import TaskConfig
 
 Predictive = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 MAX_SUPPORTS = 20_000  # sparse posteriors enumerate C(d, s) supports

@@ -46,8 +46,8 @@ from itertools import combinations
 
 import torch
 
-from icl_lab.config import TaskConfig
 from icl_lab.tasks.boolean import CLASSES, THRESHOLDS, ClassSpec, combine_terms, sparse_k, teaching_rows
+from icl_lab.tasks.config import TaskConfig
 
 CONFIDENT = 30.0  # logit of a certain prediction in a noiseless task
 _CHUNK_ELEMS = 2**22  # elements of the largest per-chunk [H, B, N, T] intermediate
@@ -256,42 +256,3 @@ def bayes_revealed(xs: torch.Tensor, ys: torch.Tensor, cfg: TaskConfig) -> torch
     f[:, : 2 if spec.teach == "signed" else 1] = 1.0  # rows 0 (and 1) are positive whatever f is
     good, bad = label_logliks(cfg.label_noise)
     return f * (CONFIDENT if cfg.label_noise <= 0 else good - bad)
-
-
-CLOSED_FORMS = ("nearest_neighbour", "teach_conjunction", "teach_signed_conjunction", "parity")
-
-
-def choose_method(cfg: TaskConfig, max_hypotheses: int = 2**17) -> str:
-    """The method ``bayes(method="auto")`` uses: closed, enumerate, importance or smc."""
-    spec, name = CLASSES[cfg.function_class], cfg.function_class
-    if name in CLOSED_FORMS and not (name == "parity" and (cfg.label_noise > 0 or cfg.n > 62)):
-        return "closed"
-    if hypothesis_count(cfg) <= max_hypotheses:
-        return "enumerate"
-    if spec.teach == "dnf":
-        return "importance"
-    if spec.probs is None or spec.teach:
-        raise ValueError(f"Bayes for {name} at n={cfg.n} needs {hypothesis_count(cfg)} hypotheses "
-                         f"(> max_hypotheses={max_hypotheses}) and has no sampler")
-    return "smc"
-
-
-def bayes(xs: torch.Tensor, ys: torch.Tensor, cfg: TaskConfig, method: str = "auto",
-          max_hypotheses: int = 2**17, particles: int = 128, seed: int = 0) -> torch.Tensor:
-    """Posterior predictive logits [B, N]; ``method``: auto, closed, enumerate, importance, smc."""
-    from icl_lab.baselines import boolean_smc
-
-    method = choose_method(cfg, max_hypotheses) if method == "auto" else method
-    closed = {"nearest_neighbour": bayes_nearest_neighbour, "teach_conjunction": bayes_revealed,
-              "teach_signed_conjunction": bayes_revealed, "parity": bayes_parity_gf2}
-    if method == "closed":
-        if cfg.function_class not in closed or (cfg.function_class == "parity" and cfg.label_noise > 0):
-            raise ValueError(f"no closed form for {cfg.function_class} (label_noise={cfg.label_noise})")
-        return closed[cfg.function_class](xs, ys, cfg)
-    if method == "enumerate":
-        return bayes_enumerate(xs, ys, cfg)
-    if method == "importance":
-        return boolean_smc.bayes_teach_dnf(xs, ys, cfg, draws=IS_DRAWS, seed=seed)
-    if method == "smc":
-        return boolean_smc.bayes_smc(xs, ys, cfg, particles=particles, seed=seed)
-    raise ValueError(f"invalid method {method!r}: expected auto, closed, enumerate, importance or smc")

@@ -13,7 +13,7 @@ hard threshold constraints. Noiseless labels are
 treated as flipped with probability ``HARD_NOISE`` = 1e-9 inside the sampler so a particle
 system can never die out.
 
-Error (measured with :func:`icl_lab.boolean_experiments.smc_error`, 128 particles, against
+Error (measured with :func:`icl_lab.pipelines.boolean.smc_error`, 128 particles, against
 exact enumeration on the same prompts): mean |P_smc − P_exact| 0.002–0.03 and accuracy within
 0.5 point for conjunction (n = 6, 10), disjunction (6), zero_one_threshold (5, 9),
 integer_halfspace (4, 5), CNF/DNF (3); majority at n = 16 is the worst case seen: 1.3 points
@@ -36,8 +36,8 @@ from __future__ import annotations
 import torch
 
 from icl_lab.baselines.boolean_bayes import _finite, example_terms, label_logliks
-from icl_lab.config import TaskConfig
 from icl_lab.tasks.boolean import CLASSES, THRESHOLDS, ClassSpec
+from icl_lab.tasks.config import TaskConfig
 
 HARD_NOISE = 1e-9
 

@@ -38,6 +38,8 @@ import warnings
 
 import torch
 
+from icl_lab.baselines.prefix_stats import _check, _exclusive_cumsum, _prefix_gram
+
 __all__ = ["lasso"]
 
 _CHECK_EVERY = 4  # CD sweeps between convergence checks
@@ -298,7 +300,6 @@ def lasso(
     A problem has converged when its duality gap is ``<= tol · ||y_k||²`` (sklearn's
     criterion). ``max_iter`` caps the coordinate-descent sweeps and the homotopy steps.
     Warns (``RuntimeWarning``) with the number of problems that did not converge."""
-    from icl_lab.baselines.regression import _check, _exclusive_cumsum, _prefix_gram  # avoids an import cycle
 
     b, n, d = _check(xs, ys)
     if alpha <= 0:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Callable
 import torch
 
 if TYPE_CHECKING:
-    from icl_lab.config import EvalConfig, TaskConfig
+    from icl_lab.evaluation.config import EvalConfig
+    from icl_lab.tasks.config import TaskConfig
 
 Learner = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -43,7 +44,7 @@ def is_boolean(task: "TaskConfig") -> bool:
 def make_boolean_baseline(name: str, task: "TaskConfig", ev: "EvalConfig") -> Learner:
     """The Boolean learner called ``name`` (icl_lab.baselines.boolean / boolean_bayes)."""
     from icl_lab.baselines import boolean as b
-    from icl_lab.baselines.boolean_bayes import bayes
+    from icl_lab.baselines.boolean_posterior import bayes
 
     table: dict[str, Learner] = {
         "constant": b.constant,

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from icl_lab.core.hooks import HookedModule
 from icl_lab.models.transformer import Decoder, init_gpt2_
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [B, H, t, Dh]
@@ -56,7 +57,7 @@ class BanditModelConfig:
         return asdict(self)
 
 
-class BanditTransformer(nn.Module):
+class BanditTransformer(HookedModule):
     """(actions [B, N], rewards [B, N], features [B, K, D] | None) -> logits [B, N + 1, K]."""
 
     def __init__(self, cfg: BanditModelConfig):

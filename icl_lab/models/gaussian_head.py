@@ -1,4 +1,4 @@
-"""A transformer that predicts a mean and a variance at every prefix (Liu et al. 2024, papers.md §7).
+"""A transformer that predicts a mean and a variance at every prefix (Liu et al. 2024, Liu et al. 2024, arXiv:2405.15115).
 
 The backbone and encoders are :class:`~icl_lab.models.transformer.ICLRegressor`'s, with a
 two-output head: ``mean`` and ``var = softplus(raw) + MIN_VAR``. ``forward`` returns the mean
@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from icl_lab.config import ModelConfig
+from icl_lab.models.config import ModelConfig
 from icl_lab.models.transformer import ICLRegressor
 
 MIN_VAR = 1e-6  # keeps the NLL finite when the model becomes (over)confident

@@ -28,8 +28,10 @@ import math
 import torch
 from torch import nn
 
+from icl_lab.core.hooks import HookedModule
 
-class LinearSelfAttention(nn.Module):
+
+class LinearSelfAttention(HookedModule):
     """A stack of ``n_layer`` LSA layers for regression prompts of dimension ``d``."""
 
     def __init__(self, d: int, n_layer: int = 1, init: str = "zfb", init_scale: float = 0.1,

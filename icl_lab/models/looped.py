@@ -1,6 +1,6 @@
 """Looped transformers (Yang, Lee, Nowak, Papailiopoulos 2024) and AlgoFormer, on the shared backbone.
 
-Input injection (papers.md §2)::
+Input injection (Yang et al. 2024, arXiv:2311.12424; Gao et al. 2024, arXiv:2402.13572; Giannou et al. 2023, arXiv:2301.13196)::
 
     P = read_in(prompt);  Y_0 = 0;  Y_{t+1} = f_θ(Y_t + P);  prediction_t = head(Y_t)
 
@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from icl_lab.config import ModelConfig
-from icl_lab.models.transformer import ENCODERS, Decoder, HookPoint, check_prompt, init_gpt2_
+from icl_lab.core.hooks import HookedModule
+from icl_lab.models.config import ModelConfig
+from icl_lab.models.transformer import ENCODERS, Decoder, check_prompt, init_gpt2_
 
 
 def loop_schedule(cfg: ModelConfig, step: int) -> int:
@@ -41,7 +42,7 @@ def loop_schedule(cfg: ModelConfig, step: int) -> int:
     return min(cfg.n_loops, cfg.loop_curriculum_start + rungs * cfg.loop_curriculum_inc)
 
 
-class LoopedRegressor(nn.Module):
+class LoopedRegressor(HookedModule):
     """(xs [B, N, D], ys [B, N]) -> predictions [B, N] after ``n_loops`` iterations of one block.
 
     The state-dict names of the encoder, ``backbone`` and ``head`` are those of
@@ -139,12 +140,6 @@ class LoopedRegressor(nn.Module):
                     losses.append(((out - ys) ** 2).mean())
         return torch.stack(losses).mean()
 
-    def hook_points(self) -> dict[str, HookPoint]:
-        """Named hook points; the looped unit's hooks fire once per iteration."""
-        return {name: m for name, m in self.named_modules() if isinstance(m, HookPoint)}
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
 
 
 def looped_learner(model: LoopedRegressor, n_loops: int | None = None, tol: float = 0.0,

@@ -12,13 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from icl_lab.config import ModelConfig
+from icl_lab.core.hooks import HookedModule
+from icl_lab.models.config import ModelConfig
 from icl_lab.models.transformer import ENCODERS
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
-class RecurrentICL(nn.Module):
+class RecurrentICL(HookedModule):
     """(xs [B, N, D], ys [B, N]) -> outputs [B, N] (logits for BCE tasks), via an LSTM or GRU.
 
     ``n_embd`` is the hidden width, ``n_layer`` the number of stacked recurrent layers;

@@ -15,15 +15,15 @@ tests check that both paths give the same tokens.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from icl_lab.models.transformer import Decoder, HookPoint, init_gpt2_
+from icl_lab.core.hooks import HookedModule
+from icl_lab.models.transformer import Decoder, init_gpt2_
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class TokenLMConfig:
         return asdict(self)
 
 
-class TokenLM(nn.Module):
+class TokenLM(HookedModule):
     """tokens [B, T] (and optional positions [B, T] or [T], attention mask) -> logits [B, T, V]."""
 
     def __init__(self, cfg: TokenLMConfig):
@@ -80,27 +80,6 @@ class TokenLM(nn.Module):
         self._check(tokens, positions)
         return self.head(self.backbone(self.tok_emb(tokens), mask, positions))
 
-    def hook_points(self) -> dict[str, HookPoint]:
-        return {name: m for name, m in self.named_modules() if isinstance(m, HookPoint)}
-
-    @contextmanager
-    def hooks(self, names: list[str] | None = None) -> Iterator[dict[str, torch.Tensor]]:
-        """Cache the outputs of the named hook points (e.g. ``blocks.0.attn.hook_pattern``)."""
-        cache: dict[str, torch.Tensor] = {}
-        handles = []
-        for name, point in self.hook_points().items():
-            short = name.replace("backbone.", "")
-            if names is None or short in names:
-                handles.append(point.register_forward_hook(
-                    lambda _m, _i, out, key=short: cache.__setitem__(key, out.detach())))
-        try:
-            yield cache
-        finally:
-            for h in handles:
-                h.remove()
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
 
 
 # ----------------------------------------------------------------------------- generation

@@ -14,22 +14,13 @@ pattern: ``blocks.{i}.hook_resid_pre``, ``blocks.{i}.hook_resid_mid``,
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from icl_lab.config import ModelConfig
-
-
-class HookPoint(nn.Identity):
-    """An identity module whose only job is to carry forward hooks at a named place."""
-
-    @property
-    def active(self) -> bool:
-        return bool(self._forward_hooks)
+from icl_lab.core.hooks import HookedModule, HookPoint
+from icl_lab.models.config import ModelConfig
 
 
 class CausalSelfAttention(nn.Module):
@@ -194,7 +185,7 @@ def check_prompt(xs: torch.Tensor, d: int, max_points: int) -> None:
         raise ValueError(f"prompt has {n} examples but the model's context holds model.max_points={max_points}")
 
 
-class ICLRegressor(nn.Module):
+class ICLRegressor(HookedModule):
     """(xs [B, N, D], ys [B, N]) -> predictions [B, N] (or [B, N, out_dim]) at every prefix.
 
     Output k is the prediction for x_k from examples 1..k-1; causality is enforced by the
@@ -216,31 +207,3 @@ class ICLRegressor(nn.Module):
         out = self.head(hidden)
         return out.squeeze(-1) if self.out_dim == 1 else out
 
-    def hook_points(self) -> dict[str, HookPoint]:
-        return {name: m for name, m in self.named_modules() if isinstance(m, HookPoint)}
-
-    @contextmanager
-    def hooks(self, names: list[str] | None = None) -> Iterator[dict[str, torch.Tensor]]:
-        """Context manager caching the outputs of the named hook points (all by default)."""
-        cache: dict[str, torch.Tensor] = {}
-        handles = []
-        for name, point in self.hook_points().items():
-            if names is None or name in names:
-                short = name.replace("backbone.", "")
-                handles.append(point.register_forward_hook(
-                    lambda _m, _i, out, key=short: cache.__setitem__(key, out.detach())))
-        try:
-            yield cache
-        finally:
-            for h in handles:
-                h.remove()
-
-    def run_with_cache(self, xs: torch.Tensor, ys: torch.Tensor,
-                       names: list[str] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Predictions and a dict of hook-point activations, e.g. ``blocks.0.attn.hook_pattern``."""
-        with self.hooks([f"backbone.{n}" for n in names] if names else None) as cache:
-            out = self(xs, ys)
-        return out, dict(cache)
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())

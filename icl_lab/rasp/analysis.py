@@ -21,8 +21,21 @@ import numpy as np
 
 from icl_lab.rasp.evaluator import as_value_array, evaluate, evaluate_nodes
 from icl_lab.rasp.language import (
-    Aggregate, Comparison, Indices, Length, Map, MapKind, RASPExpr, Select, Selector,
-    SelectorAnd, SelectorNot, SelectorOr, SelectorWidth, SequenceMap, topological_order,
+    Aggregate,
+    Comparison,
+    Indices,
+    Length,
+    Map,
+    MapKind,
+    RASPExpr,
+    Select,
+    Selector,
+    SelectorAnd,
+    SelectorNot,
+    SelectorOr,
+    SelectorWidth,
+    SequenceMap,
+    topological_order,
 )
 
 _ATTENTION = (Aggregate, SelectorWidth, Length)

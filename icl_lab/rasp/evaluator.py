@@ -13,8 +13,21 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from icl_lab.rasp.language import (
-    Aggregate, Encoding, Full, Indices, Length, Map, RASPExpr, Select, Selector,
-    SelectorAnd, SelectorNot, SelectorOr, SelectorWidth, SequenceMap, Tokens,
+    Aggregate,
+    Encoding,
+    Full,
+    Indices,
+    Length,
+    Map,
+    RASPExpr,
+    Select,
+    Selector,
+    SelectorAnd,
+    SelectorNot,
+    SelectorOr,
+    SelectorWidth,
+    SequenceMap,
+    Tokens,
     topological_order,
 )
 

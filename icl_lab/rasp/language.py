@@ -25,8 +25,20 @@ import operator
 from typing import Any, Callable
 
 from icl_lab.rasp.core import (
-    EQ, FALSE, GEQ, GT, LEQ, LT, NEQ, REDUCTIONS, TRUE,
-    Comparison, Encoding, MapKind, RASPExpr, topological_order,
+    EQ,
+    FALSE,
+    GEQ,
+    GT,
+    LEQ,
+    LT,
+    NEQ,
+    REDUCTIONS,
+    TRUE,
+    Comparison,
+    Encoding,
+    MapKind,
+    RASPExpr,
+    topological_order,
 )
 
 __all__ = [

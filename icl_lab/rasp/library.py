@@ -12,12 +12,31 @@ from __future__ import annotations
 from typing import Callable
 
 from icl_lab.rasp.language import (
-    EQ, GT, LT, NEQ, Map, SOp, Selector, SequenceMap, aggregate, full, indices,
-    length, numerical, select, selector_width, tokens,
+    EQ,
+    GT,
+    LT,
+    NEQ,
+    Map,
+    Selector,
+    SequenceMap,
+    SOp,
+    aggregate,
+    full,
+    indices,
+    length,
+    numerical,
+    select,
+    selector_width,
+    tokens,
 )
 from icl_lab.rasp.library_rasp_l import (
-    addition_forward_with_hints, addition_reverse_with_hints, copy_unique, count, mode,
-    parity_scratchpad, prefix_selector,
+    addition_forward_with_hints,
+    addition_reverse_with_hints,
+    copy_unique,
+    count,
+    mode,
+    parity_scratchpad,
+    prefix_selector,
 )
 
 

@@ -11,11 +11,31 @@ shifted by constants. Token formats: :mod:`icl_lab.rasp.formats`.
 from __future__ import annotations
 
 from icl_lab.rasp.formats import (
-    EOS, EQUALS, HINT_BASE, PAD, PARITY_EVEN, PARITY_ODD, PLUS, SEP, hint,
+    EOS,
+    EQUALS,
+    HINT_BASE,
+    PAD,
+    PARITY_EVEN,
+    PARITY_ODD,
+    PLUS,
+    SEP,
+    hint,
 )
 from icl_lab.rasp.language import (
-    EQ, LEQ, LT, Map, Selector, SequenceMap, SOp, aggregate, full, indices, select,
-    selector_width, shift_by, tokens,
+    EQ,
+    LEQ,
+    LT,
+    Map,
+    Selector,
+    SequenceMap,
+    SOp,
+    aggregate,
+    full,
+    indices,
+    select,
+    selector_width,
+    shift_by,
+    tokens,
 )
 
 

@@ -12,7 +12,15 @@ from collections import Counter
 from typing import Callable
 
 from icl_lab.rasp.formats import (
-    EOS, EQUALS, HINT_BASE, PAD, PARITY_EVEN, PARITY_ODD, PLUS, SEP, hint,
+    EOS,
+    EQUALS,
+    HINT_BASE,
+    PAD,
+    PARITY_EVEN,
+    PARITY_ODD,
+    PLUS,
+    SEP,
+    hint,
 )
 
 

@@ -9,7 +9,18 @@ from typing import Callable
 
 from icl_lab.rasp import formats as F
 from icl_lab.rasp.language import (
-    EQ, GT, Map, SequenceMap, SOp, aggregate, full, indices, select, selector_width, shift_by, tokens,
+    EQ,
+    GT,
+    Map,
+    SequenceMap,
+    SOp,
+    aggregate,
+    full,
+    indices,
+    select,
+    selector_width,
+    shift_by,
+    tokens,
 )
 from icl_lab.rasp.library_rasp_l import prefix_selector
 

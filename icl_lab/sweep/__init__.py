@@ -14,11 +14,26 @@ See ``docs/sweeps.md``.
 """
 
 from icl_lab.sweep.executors import LocalExecutor, RayExecutor, check_options, import_ray, make_executor
-from icl_lab.sweep.plan import (GridAxis, PlannedRun, SweepError, SweepPlan, build_plan, parse_grid, parse_seeds,
-                                run_name)
+from icl_lab.sweep.plan import (
+                                GridAxis,
+                                PlannedRun,
+                                SweepError,
+                                SweepPlan,
+                                build_plan,
+                                parse_grid,
+                                parse_seeds,
+                                run_name,
+)
 from icl_lab.sweep.report import collect, write_report
-from icl_lab.sweep.runner import (SweepDisplay, SweepLock, SweepSummary, check_existing_runs, read_manifest, run_sweep,
-                                  write_manifest)
+from icl_lab.sweep.runner import (
+                                SweepDisplay,
+                                SweepLock,
+                                SweepSummary,
+                                check_existing_runs,
+                                read_manifest,
+                                run_sweep,
+                                write_manifest,
+)
 from icl_lab.sweep.worker import RunOutcome, RunSpec, execute_run
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Sweep plans: ``--grid`` axes × seeds expanded into named, fully validated run configs.
 
-Every run's config is built with :func:`~icl_lab.config.load_experiment` before anything
-is written, so a bad grid (unknown key, empty value list, wrong type) fails with one
+Sweeps run any pipeline (the experiment file's ``kind``). Every run's config is built by
+its pipeline's loader before anything is written, so a bad grid (unknown key, empty value list, wrong type) fails with one
 line and no run directory exists yet.
 """
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from icl_lab.config import SECTIONS, ConfigError, ExperimentConfig, load_experiment, parse_override
+from icl_lab.core.errors import ConfigError
+from icl_lab.pipelines import Pipeline, load_experiment
 
 MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 200  # well under the 255-byte file-name limit of common file systems
@@ -42,7 +43,7 @@ class PlannedRun:
     point: tuple[tuple[str, str], ...]  # (key, value text) for each grid axis
     seed: int
     overrides: tuple[str, ...]
-    config: ExperimentConfig
+    config: Any  # the pipeline's config
 
     @property
     def config_hash(self) -> str:
@@ -59,8 +60,9 @@ class SweepPlan:
     axes: tuple[GridAxis, ...]
     seeds: tuple[int, ...]
     vary_eval_seed: bool
-    base: ExperimentConfig
+    base: Any  # the pipeline's config without grid values and seeds
     runs: tuple[PlannedRun, ...]
+    pipeline: Pipeline
 
     def default_dir(self) -> Path:
         """``runs/sweeps/<experiment>-<preset>`` (relative to the working directory)."""
@@ -71,20 +73,21 @@ class SweepPlan:
         """The ``sweep.json`` content: grid, seeds, run names and config hashes."""
         return {
             "manifest_version": MANIFEST_VERSION,
+            "kind": self.pipeline.kind,
             "experiment": self.experiment,
             "preset": self.preset,
             "set": list(self.base_overrides),
             "grid": {axis.key: list(axis.values) for axis in self.axes},
             "seeds": list(self.seeds),
             "vary_eval_seed": self.vary_eval_seed,
-            "d": self.base.task.d,
+            "d": getattr(getattr(self.base, "task", None), "d", None),
             "runs": [{"name": run.name, "params": params_of(run), "seed": run.seed,
                       "config_hash": run.config_hash, "overrides": list(run.overrides)}
                      for run in self.runs],
         }
 
 
-def config_hash(cfg: ExperimentConfig) -> str:
+def config_hash(cfg: Any) -> str:
     """A short, stable fingerprint of a resolved config (sorted-key JSON, SHA-256)."""
     text = json.dumps(cfg.to_dict(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -112,14 +115,10 @@ def split_values(text: str) -> list[str]:
 
 
 def parse_grid(text: str) -> GridAxis:
-    """Parse one ``--grid section.key=v1,v2,...`` (the key itself is checked when configs are built)."""
-    if "=" not in text:
-        raise ConfigError(f"invalid --grid {text!r}: expected section.key=v1,v2,..., e.g. task.d=5,10")
+    """Parse one ``--grid key=v1,v2,...`` (the key itself is checked when configs are built)."""
+    if "=" not in text or not text.split("=", 1)[0].strip():
+        raise ConfigError(f"invalid --grid {text!r}: expected key=v1,v2,..., e.g. task.d=5,10")
     key, values_text = (part.strip() for part in text.split("=", 1))
-    if "." not in key or key.split(".", 1)[0] not in SECTIONS:
-        raise ConfigError(f"invalid --grid {text!r}: the key must be section.key with section one of "
-                          f"{', '.join(SECTIONS)}")
-    section, field_name = key.split(".", 1)
     if not values_text:
         raise ConfigError(f"empty value list in --grid {text!r}: expected section.key=v1,v2,...")
     values = split_values(values_text)
@@ -127,7 +126,7 @@ def parse_grid(text: str) -> GridAxis:
         raise ConfigError(f"empty value in --grid {text!r}: remove the stray comma")
     if len(set(values)) != len(values):
         raise ConfigError(f"repeated value in --grid {text!r}: list each value once")
-    return GridAxis(f"{section}.{field_name}", tuple(values))
+    return GridAxis(key, tuple(values))
 
 
 def parse_seeds(text: str | int) -> tuple[int, ...]:
@@ -167,17 +166,19 @@ def params_of(run: PlannedRun) -> dict[str, Any]:
     """The grid values of a run as the config resolved them (JSON-ready)."""
     out: dict[str, Any] = {}
     for key, text in run.point:
-        section, field_name = key.split(".", 1)
-        value = getattr(getattr(run.config, section), field_name, text)  # model.size is not a field
+        value: Any = run.config
+        for part in key.split("."):
+            value = getattr(value, part, None) if not isinstance(value, dict) else value.get(part)
+        value = text if value is None else value  # e.g. model.size is not a field
         out[key] = list(value) if isinstance(value, tuple) else value
     return out
 
 
 def _override_keys(overrides: list[str] | tuple[str, ...]) -> set[str]:
-    return {".".join(parse_override(text)[:2]) for text in overrides}
+    return {text.split("=", 1)[0].strip() for text in overrides}
 
 
-def _check_axes(axes: tuple[GridAxis, ...], base_overrides: tuple[str, ...]) -> None:
+def _check_axes(axes: tuple[GridAxis, ...], base_overrides: tuple[str, ...], seed_key: str) -> None:
     keys = [axis.key for axis in axes]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
@@ -185,15 +186,15 @@ def _check_axes(axes: tuple[GridAxis, ...], base_overrides: tuple[str, ...]) -> 
     both = sorted(set(keys) & _override_keys(base_overrides))
     if both:
         raise ConfigError(f"{both[0]} is in both --set and --grid: keep one")
-    if "train.seed" in keys or "train.seed" in _override_keys(base_overrides):
-        raise ConfigError("train.seed is set by --seeds (a count or a list such as 0,5,9); "
+    if seed_key in keys or seed_key in _override_keys(base_overrides):
+        raise ConfigError(f"{seed_key} is set by --seeds (a count or a list such as 0,5,9); "
                           "remove it from --set/--grid")
 
 
 def _build_run(experiment: str, preset: str | None, overrides: list[str],
-               point: tuple[tuple[str, str], ...]) -> ExperimentConfig:
+               point: tuple[tuple[str, str], ...]) -> Any:
     try:
-        return load_experiment(experiment, preset, overrides)
+        return load_experiment(experiment, preset, overrides)[1]
     except ConfigError as exc:
         where = ", ".join(f"{k}={v}" for k, v in point)
         raise ConfigError(f"{exc} (grid point {where})" if where else str(exc)) from None
@@ -204,18 +205,21 @@ def build_plan(experiment: str | Path, preset: str | None, set_: list[str] | tup
                vary_eval_seed: bool = False) -> SweepPlan:
     """Expand ``grid`` × ``seeds`` into runs and validate every config (nothing is written).
 
-    Seeds set ``train.seed``; ``eval.seed`` stays the same for every seed (identical
-    held-out prompts) unless ``vary_eval_seed``, which adds the train seed to it.
+    Seeds set the pipeline's seed key (``train.seed``; ``seeds`` for the multi-seed kinds);
+    ``eval.seed`` stays the same for every seed (identical held-out prompts) unless
+    ``vary_eval_seed`` (regression only), which adds the train seed to it.
     """
     base_overrides = tuple(set_)
-    base = load_experiment(experiment, preset, base_overrides)  # a bad --set fails first
+    pipeline, base = load_experiment(experiment, preset, base_overrides)  # a bad --set fails first
+    if vary_eval_seed and pipeline.kind != "regression":
+        raise ConfigError(f"--vary-eval-seed is for kind = 'regression' experiments, not {pipeline.kind!r}")
     axes = tuple(parse_grid(text) for text in grid)
-    _check_axes(axes, base_overrides)
+    _check_axes(axes, base_overrides, pipeline.seed_key)
     seed_list = parse_seeds(seeds)
     runs, names, hashes = [], {}, {}
     for point in itertools.product(*[[(axis.key, v) for v in axis.values] for axis in axes]):
         for seed in seed_list:
-            overrides = [*base_overrides, *(f"{k}={v}" for k, v in point), f"train.seed={seed}"]
+            overrides = [*base_overrides, *(f"{k}={v}" for k, v in point), f"{pipeline.seed_key}={seed}"]
             if vary_eval_seed:
                 overrides.append(f"eval.seed={base.eval.seed + seed}")
             run = PlannedRun(run_name(point, seed), point, seed, tuple(overrides),
@@ -231,4 +235,4 @@ def build_plan(experiment: str | Path, preset: str | None, set_: list[str] | tup
             hashes[run.config_hash] = run.name
             runs.append(run)
     return SweepPlan(str(experiment), base.preset, base_overrides, axes, seed_list, vary_eval_seed,
-                     base, tuple(runs))
+                     base, tuple(runs), pipeline)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icl_lab.runs import RunDir, atomic_write_bytes, atomic_write_json
+from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json
 from icl_lab.sweep.runner import read_manifest
 from icl_lab.sweep.worker import FINISHED
 
@@ -58,8 +58,9 @@ def collect_run(sweep_dir: Path, entry: dict[str, Any]) -> RunRecord:
     if record.state == FINISHED:
         try:
             results = json.loads(run.results_path.read_text())
-            record.d = results["config"]["task"]["d"]
-            record.curves = {name: s["mean"] for name, s in results["in_distribution"].items()}
+            if "in_distribution" in results:  # error curves: regression runs; other kinds report states only
+                record.d = results["config"]["task"]["d"]
+                record.curves = {name: s["mean"] for name, s in results["in_distribution"].items()}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             record.state, record.error = "unreadable", f"cannot read results.json: {exc}"
     return record
@@ -156,7 +157,7 @@ def plot_summary(summary: list[dict[str, Any]], x_key: str | None, out_base: Pat
     """Error at k = d and k = 2d against ``x_key``, one line per value of the other grid keys."""
     import matplotlib.pyplot as plt
 
-    from icl_lab.plotting import save_figure
+    from icl_lab.figures.plotting import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     xs_all = [row["params"].get(x_key) for row in summary] if x_key else ["all runs"]

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from icl_lab.config import ConfigError
-from icl_lab.runs import RunDir, atomic_write_json
+from icl_lab.core.config_files import find_experiment
+from icl_lab.core.errors import ConfigError, RunError
+from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.sweep.executors import Executor
 from icl_lab.sweep.plan import SweepError, SweepPlan
 from icl_lab.sweep.worker import FAILED, FINISHED, SKIPPED, RunOutcome, RunSpec, is_finished, mark_failed, one_line
@@ -137,10 +138,10 @@ def check_existing_runs(plan: SweepPlan, sweep_dir: Path) -> None:
         if not existing.exists():
             continue
         try:
-            old = existing.config().to_dict()
-        except ConfigError as exc:
+            old = existing.record()
+        except (ConfigError, RunError) as exc:
             raise SweepError(f"cannot read run {run.name} in {sweep_dir}: {exc}") from None
-        if old != run.config.to_dict():
+        if old != json.loads(json.dumps(run.config.to_dict())):
             raise SweepError(f"{existing.path} holds a run with a different config (did --set, --preset or the "
                              "experiment file change?); use another --out or remove that run")
 
@@ -169,7 +170,9 @@ def read_manifest(sweep_dir: str | Path) -> dict[str, Any]:
 
 def _specs(plan: SweepPlan, sweep_dir: Path, threads: int) -> list[RunSpec]:
     root = Path(sweep_dir).resolve()
-    return [RunSpec(run.name, str(root / run.name), run.config.to_dict(), threads) for run in plan.runs]
+    experiment = str(find_experiment(plan.experiment).resolve())
+    return [RunSpec(run.name, str(root / run.name), run.config.to_dict(), threads, experiment=experiment,
+                    preset=plan.base.preset, overrides=run.overrides) for run in plan.runs]
 
 
 def _as_outcome(spec: RunSpec, result: RunOutcome | BaseException) -> RunOutcome:

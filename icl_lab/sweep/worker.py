@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from icl_lab.runs import RunDir, atomic_write_bytes
+from icl_lab.core.runs import RunDir, atomic_write_bytes
 
 try:
     import fcntl
@@ -37,9 +37,12 @@ class RunSpec:
 
     name: str
     run_dir: str  # absolute, so it means the same on every worker (shared storage on a cluster)
-    config: dict[str, Any]  # ExperimentConfig.to_dict(): plain data for pickling and Ray
+    config: dict[str, Any]  # the resolved config's to_dict() (what config.json must hold)
     threads: int = 1  # torch intra-op threads (one per CPU the run was given)
     attempt: int = 1
+    experiment: str = ""  # absolute path of the experiment file; the run's config is rebuilt from
+    preset: str = ""  # it, the preset and the overrides by the file's own pipeline
+    overrides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     """
     import torch
 
-    from icl_lab.config import build_config
-    from icl_lab.experiment import run_experiment
+    from icl_lab.pipelines import load_experiment
 
     run = RunDir(spec.run_dir)
     if is_finished(run):
@@ -123,7 +125,8 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     try:
         with run_lock(run.path):
             try:
-                run_experiment(build_config(spec.config), run.path, resume=True, progress=False)
+                pipeline, cfg = load_experiment(spec.experiment, spec.preset, spec.overrides)
+                pipeline.run(cfg, run.path, resume=True)
             except Exception as exc:  # reported, not swallowed: status.json, error.txt, the sweep report
                 error = one_line(exc)
                 mark_failed(run.path, error, traceback.format_exc())

@@ -28,7 +28,7 @@ import numpy as np
 from icl_lab.rasp import LIBRARY, RASPExpr, check_rasp_l, evaluate, layers_and_heads
 from icl_lab.rasp import formats as F
 from icl_lab.rasp.task_programs import PROGRAMS
-from icl_lab.train_tokens import TokenBatch, make_batch
+from icl_lab.tasks.token_batch import TokenBatch, make_batch
 
 PAD, BOS, SEP, EOS, PLUS, EQUALS, QUERY = range(7)
 SYMBOL0 = 7

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Callable, Protocol
 import torch
 
 if TYPE_CHECKING:
-    from icl_lab.config import TaskConfig, TrainConfig
+    from icl_lab.tasks.config import TaskConfig
+    from icl_lab.training.config import TrainConfig
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Priors with exact Bayes predictors (Panwar et al. 2024; Yadlowsky et al. 2023; papers.md §4, §5).
+"""Priors with exact Bayes predictors (Panwar et al. 2024; Yadlowsky et al. 2023; Panwar et al. 2024, arXiv:2306.04891; Yadlowsky et al. 2023, arXiv:2311.00871).
 
 * ``gaussian_mixture_regression``: w ~ p·N(+m e_1, τ² I) + (1−p)·N(−m e_1, τ² I), y = wᵀx + ε.
 * ``fourier_series``: x ~ U(−L, L) (d = 1), y = c_0 + Σ_{k≤K} a_k cos(kπx/L) + b_k sin(kπx/L),
@@ -20,11 +20,10 @@ import math
 
 import torch
 
-from icl_lab.config import TaskConfig
 from icl_lab.tasks.base import Batch, register
+from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.regression import Params, _sample
 
-FOURIER_TASKS = ("fourier_series", "fourier_mixture")
 FAMILY_NAMES = ("linear", "sparse_linear", "relu_net", "sinusoid")
 # Sinusoid family: angular frequency ω ~ U(SINE_FREQ_RANGE) along a random unit direction.
 SINE_FREQ_RANGE = (0.5, 2.0)

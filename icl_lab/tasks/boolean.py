@@ -1,4 +1,4 @@
-"""Boolean functions in context (Bhattamishra et al. 2024, papers.md §9), one family ``boolean``.
+"""Boolean functions in context (Bhattamishra et al. 2024, Bhattamishra et al. 2024, arXiv:2310.03016), one family ``boolean``.
 
 ``task.function_class`` picks the class; x ∈ {−1, +1}^n, y ∈ {−1, +1}, BCE training and
 accuracy evaluation (``loss="bce"``). Priors and input samplers follow the reference code:
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import torch
 
-from icl_lab.config import TaskConfig
 from icl_lab.tasks.base import Batch, register
+from icl_lab.tasks.config import TaskConfig
 
 SIGNED = ((0.0, 1.0, -1.0), (0.7, 0.15, 0.15))  # absent / positive / negative literal
 SIGNED_CLAUSE = ((0.0, 1.0, -1.0), (0.8, 0.1, 0.1))  # CNF clauses and DNF terms

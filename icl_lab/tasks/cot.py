@@ -1,4 +1,4 @@
-"""Chain-of-thought tasks of Feng et al. 2023 (papers.md §11): one interface, two formats.
+"""Chain-of-thought tasks of Feng et al. 2023 (Feng et al. 2023, arXiv:2305.15408): one interface, two formats.
 
 Four generators share the tokenizer of :mod:`icl_lab.tasks.cot_vocab`:
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from icl_lab.tasks import cot_arithmetic, cot_dp, cot_equations
 from icl_lab.tasks.cot_vocab import ANS, ANS_ID, BOS, EOS, EOS_ID, PAD_ID, SEP, decode, encode
-from icl_lab.train_tokens import TokenBatch, make_batch
+from icl_lab.tasks.token_batch import TokenBatch, make_batch
 
 Format = Literal["direct", "cot"]
 FORMATS = ("direct", "cot")

@@ -14,8 +14,8 @@ from typing import Callable
 
 import torch
 
-from icl_lab.config import TaskConfig
 from icl_lab.tasks.base import Batch, register
+from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.inputs import X_DISTRIBUTIONS
 
 Params = dict[str, torch.Tensor]

@@ -1,4 +1,4 @@
-"""Hand-set LSA weights that implement gradient descent in context (von Oswald et al. 2023, papers.md §8).
+"""Hand-set LSA weights that implement gradient descent in context (von Oswald et al. 2023, Akyürek et al. 2023, arXiv:2211.15661; von Oswald et al. 2023, arXiv:2212.07677).
 
 One layer with W^{KQ} = [[I, 0], [0, 0]] and W^{PV} = [[0, 0], [0, η]] outputs exactly
 ŷ = (η/N) Σ y_i x_iᵀ x_q: one GD step from w = 0 on L(w) = (1/2N) Σ (wᵀx_i − y_i)².

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icl_lab.bandit_experiments import smoke_overrides
 from icl_lab.cli import app
+from icl_lab.pipelines.bandits import smoke_overrides
 from tests.figure_scripts import load_figure_script
 
 runner = CliRunner()
@@ -17,6 +17,11 @@ runner = CliRunner()
 
 def invoke(*args):
     return runner.invoke(app, ["bandits", *[str(a) for a in args]])
+
+
+def invoke_run(*args, experiment="bandits"):
+    """``icl-lab run experiments/bandits.toml ARGS``: bandit experiments run through the one run command."""
+    return runner.invoke(app, ["run", experiment, *[str(a) for a in args]])
 
 
 def sets(overrides):
@@ -35,7 +40,7 @@ SMOKE = smoke_overrides("dpt_gaussian") + ["settings.dpt_gaussian.offline_sizes=
 
 def test_cli_run_writes_results_resumes_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "b"
-    res = invoke("run", "--preset", "quick", *sets(SMOKE), "--out", out)
+    res = invoke_run("--preset", "quick", *sets(SMOKE), "--out", out)
     assert res.exit_code == 0, res.output
     results = json.loads((out / "results.json").read_text())
     online = results["settings"]["dpt_gaussian"]["online"]
@@ -49,8 +54,8 @@ def test_cli_run_writes_results_resumes_and_refuses_to_overwrite(tmp_path):
     assert set(offline) == {"empirical_mean", "lcb", "posterior_mean", "model_greedy"}
     # n = 0: no data, every chooser picks arm 0 (lowest index) except the model
     assert offline["lcb"]["mean"][0] == offline["empirical_mean"]["mean"][0]
-    assert "already holds results" in one_error_line(invoke("run", *sets(SMOKE), "--out", out))
-    again = invoke("run", *sets(SMOKE), "--out", out, "--resume")
+    assert "already holds a finished run" in one_error_line(invoke_run(*sets(SMOKE), "--out", out))
+    again = invoke_run(*sets(SMOKE), "--out", out, "--resume")
     assert again.exit_code == 0 and again.stdout.splitlines()[:-1] == res.stdout.splitlines()[:-1]
 
 
@@ -64,14 +69,14 @@ def test_cli_run_writes_results_resumes_and_refuses_to_overwrite(tmp_path):
     ("train.steps=0", "train.steps"),
 ])
 def test_bad_config_gives_one_line_and_writes_nothing(tmp_path, override, fragment):
-    res = invoke("run", *sets(SMOKE + [override]), "--out", tmp_path / "r")
+    res = invoke_run(*sets(SMOKE + [override]), "--out", tmp_path / "r")
     assert fragment in one_error_line(res)
     assert not (tmp_path / "r").exists()
 
 
 def test_unknown_preset_and_missing_file():
-    assert "unknown preset" in one_error_line(invoke("run", "--preset", "huge"))
-    assert "not found" in one_error_line(invoke("run", "--experiment", "no/such.toml"))
+    assert "unknown preset" in one_error_line(invoke_run("--preset", "huge"))
+    assert "not found" in one_error_line(invoke_run(experiment="no/such.toml"))
 
 
 def test_bayes_optimal_command_prints_the_state_count():

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from tests.figure_scripts import load_figure_script as load
 from nbclient import NotebookClient
 from typer.testing import CliRunner
 
 from icl_lab.baselines.registry import BOOLEAN_CLOSED_FORM
 from icl_lab.cli import app
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
+from tests.figure_scripts import load_figure_script as load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "boolean.toml"

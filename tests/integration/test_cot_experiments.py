@@ -12,11 +12,12 @@ import torch
 from typer.testing import CliRunner
 
 from icl_lab.cli import app
-from icl_lab.cot_experiments import evaluate_model, load_config, run_chain_of_thought
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
+from icl_lab.pipelines.cot import evaluate_model, load_config, run_chain_of_thought
 from icl_lab.tasks.cot import make_task, parse_output, training_batch
 from icl_lab.tasks.cot_vocab import EOS_ID, PAD_ID, VOCAB_SIZE
-from icl_lab.train_tokens import TokenTrainConfig, train_tokens
+from icl_lab.training.config import TrainConfig
+from icl_lab.training.tokens import train_tokens
 from tests.figure_scripts import load_figure_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def trained_cot_model(tmp_path_factory) -> TokenLM:
     """A small model trained briefly on equation CoT, so its continuations are not noise."""
     task = make_task("equations", modulus=3)
     cfg = TokenLMConfig(VOCAB_SIZE, task.context_len(2, "cot", 4), 32, 2, 2)
-    return train_tokens(cfg, TokenTrainConfig(steps=40, batch_size=16, lr=3e-3, warmup_steps=5, log_every=20),
+    return train_tokens(cfg, TrainConfig.for_tokens(steps=40, batch_size=16, lr=3e-3, warmup_steps=5, log_every=20),
                         lambda rng: training_batch(task, 2, "cot", 16, rng), tmp_path_factory.mktemp("lm") / "run",
                         progress=False)
 
@@ -92,13 +93,13 @@ def test_tiny_experiment_writes_results_and_resumes(tmp_path):
 
 
 def test_cli_runs_and_reports_bad_input_in_one_line(tmp_path):
-    args = ["cot", "run", "--experiment", str(EXPERIMENT), "--preset", "quick", "--out", str(tmp_path / "r")]
+    args = ["run", str(EXPERIMENT), "--preset", "quick", "--out", str(tmp_path / "r")]
     res = runner.invoke(app, [*args, *[p for o in TINY for p in ("--set", o)]])
     assert res.exit_code == 0, res.output
     assert "| arithmetic | 2 |" in res.stdout and (tmp_path / "r" / "results.json").is_file()
     for bad, message in ((["--set", "variants=cot3,fast"], "invalid variants entry 'fast'"),
                          (["--preset", "huge"], "unknown preset 'huge'")):
-        res = runner.invoke(app, ["cot", "run", "--experiment", str(EXPERIMENT), "--out", str(tmp_path / "x"), *bad])
+        res = runner.invoke(app, ["run", str(EXPERIMENT), "--out", str(tmp_path / "x"), *bad])
         assert res.exit_code == 2
         assert res.output.strip().splitlines() == [f"error: {res.output.strip()[7:]}"]
         assert message in res.output

@@ -6,9 +6,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icl_lab.cli_rasp import rasp_app
-from icl_lab.length_generalization import (
-    classify, format_table, load_config, plot_length_generalization, run_length_generalization,
+from icl_lab.cli import app
+from icl_lab.cli.rasp import rasp_app
+from icl_lab.pipelines.length_generalization import (
+    classify,
+    format_table,
+    load_config,
+    plot_length_generalization,
+    run_length_generalization,
 )
 from tests.figure_scripts import load_figure_script
 
@@ -66,14 +71,14 @@ def test_classify():
 
 def test_cli_length_gen_and_errors(tmp_path):
     runner = CliRunner()
-    args = ["length-gen", str(EXPERIMENT), "--preset", "quick", "--out", str(tmp_path / "o")]
+    args = ["run", str(EXPERIMENT), "--preset", "quick", "--out", str(tmp_path / "o")]
     tiny = [a for s in TINY[:1] + ["seeds=0"] + TINY[2:] for a in ("--set", s)]
-    first = runner.invoke(rasp_app, args + tiny)
+    first = runner.invoke(app, args + tiny)
     assert first.exit_code == 0, first.output
     assert "| task | rasp_l | paper | L | EM@L |" in first.output
-    again = runner.invoke(rasp_app, args + tiny)
-    assert again.exit_code == 2 and "--resume" in again.output
-    bad = runner.invoke(rasp_app, args + ["--set", "tasks=nope"])
+    again = runner.invoke(app, args + tiny)
+    assert again.exit_code == 2 and "already holds a finished run" in again.output
+    bad = runner.invoke(app, args + ["--set", "tasks=nope"])
     assert bad.exit_code == 2 and "invalid tasks entry 'nope'" in bad.output
 
 

@@ -2,7 +2,7 @@
 
 import csv
 
-from icl_lab.rasp.compiler.compare import AGREEMENT_COLUMNS, HEAD_COLUMNS, compare_count
+from icl_lab.pipelines.rasp_compare import AGREEMENT_COLUMNS, HEAD_COLUMNS, compare_count
 
 
 def test_compare_count_smoke(tmp_path):

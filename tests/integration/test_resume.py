@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from icl_lab.runs import RunDir, RunError
-from icl_lab.train import train
+from icl_lab.core.runs import RunDir, RunError
+from icl_lab.training.regression import train
 
 
 def interrupt_at(step_to_stop):

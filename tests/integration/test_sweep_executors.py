@@ -16,8 +16,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from icl_lab.cli_sweep import sweep_app
-from icl_lab.config import load_config_json
+from icl_lab.cli.sweep import sweep_app
+from icl_lab.pipelines.regression import config_of_run
 from icl_lab.sweep.plan import config_hash
 from tests.conftest import EXPERIMENT, ROOT, TINY
 
@@ -62,7 +62,7 @@ def killed(tmp_path_factory):
     with open(log_path, "w") as log:
         # One worker: runs start in plan order, so TWIN has not started when KILLED checkpoints
         # (with two, a slow worker start let the other run finish and TWIN begin: seen in CI).
-        proc = subprocess.Popen([sys.executable, "-m", "icl_lab.cli_sweep", *sweep_args(out, "--no-report", workers=1)],
+        proc = subprocess.Popen([sys.executable, "-m", "icl_lab.cli.sweep", *sweep_args(out, "--no-report", workers=1)],
                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         checkpoint, deadline = out / KILLED / "checkpoint.pt", time.monotonic() + 120
         try:
@@ -113,7 +113,7 @@ def test_sweep_writes_runs_manifest_and_complete_report(local_sweep):
     for entry in manifest["runs"]:
         run = out / entry["name"]
         assert json.loads((run / "status.json").read_text())["state"] == "finished"
-        assert config_hash(load_config_json(run / "config.json")) == entry["config_hash"]
+        assert config_hash(config_of_run(run)) == entry["config_hash"]
         assert set(curves(run)) == {"model", "least_squares", "ridge", "averaging", "knn"}
     report = json.loads((out / "report.json").read_text())
     assert report["complete"] and report["states"] == {"finished": 4}

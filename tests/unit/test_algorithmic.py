@@ -8,7 +8,18 @@ import pytest
 
 from icl_lab.rasp import REFERENCE
 from icl_lab.tasks.algorithmic import (
-    BOS, EOS, EQUALS, PAD, PLUS, QUERY, SEP, SYMBOL0, TASKS, Successor, make_task, training_batch,
+    BOS,
+    EOS,
+    EQUALS,
+    PAD,
+    PLUS,
+    QUERY,
+    SEP,
+    SYMBOL0,
+    TASKS,
+    Successor,
+    make_task,
+    training_batch,
 )
 
 MAX = 12

@@ -5,11 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from icl_lab.bandit_data import rollout
-from icl_lab.bandit_evaluation import online_regret
-from icl_lab.baselines.bandits import (BanditPolicy, BetaThompson, DPTUCB, GaussianThompson, LinearThompson, LinUCB,
-                                       UCB1, make_policy, offline_choice)
+from icl_lab.baselines.bandits import (
+    DPTUCB,
+    UCB1,
+    BanditPolicy,
+    BetaThompson,
+    GaussianThompson,
+    LinearThompson,
+    LinUCB,
+    make_policy,
+    offline_choice,
+)
+from icl_lab.evaluation.bandits import online_regret
 from icl_lab.tasks.bandits import BanditEnvConfig, BanditTasks, pseudo_regret, reward_table, sample_tasks
+from icl_lab.training.bandit_data import rollout
 
 
 class Scripted(BanditPolicy):
@@ -196,7 +205,7 @@ def test_make_policy_rejects_unknown_names():
 
 
 def test_thompson_prior_is_exact_for_normal_means_and_moment_matched_for_uniform():
-    from icl_lab.bandit_experiments import SettingConfig, make_learners
+    from icl_lab.pipelines.bandits import SettingConfig, make_learners
 
     normal = BanditEnvConfig(mean_prior="normal", prior_mean=0.2, prior_std=0.7, noise_std=0.4)
     means = sample_tasks(normal, 20000, 0).means

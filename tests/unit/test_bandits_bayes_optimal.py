@@ -7,10 +7,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from icl_lab.bandit_data import rollout
 from icl_lab.baselines.bandit_bayes_optimal import BayesOptimalBernoulli, expected_max_beta, n_states, solve
 from icl_lab.baselines.bandits import BetaThompson
 from icl_lab.tasks.bandits import BanditEnvConfig, pseudo_regret, reward_table, sample_tasks
+from icl_lab.training.bandit_data import rollout
 
 
 def expectimax(successes: tuple, failures: tuple, steps_left: int, a: int, b: int) -> Fraction:

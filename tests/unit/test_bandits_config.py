@@ -1,4 +1,4 @@
-"""experiments/bandits.toml: the paper preset matches papers.md §10; overrides validate."""
+"""experiments/bandits.toml: the paper preset matches Lee et al. 2023, arXiv:2306.14892; Lin et al. 2023, arXiv:2310.08566; Laskin et al. 2022, arXiv:2210.14215; overrides validate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from icl_lab.bandit_experiments import load_config
+from icl_lab.pipelines.bandits import load_config
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "bandits.toml"
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from icl_lab.bandit_data import ChunkedDataset, DataSpec, make_chunk, random_policy_actions, write_dataset
 from icl_lab.baselines.bandits import LinUCB
 from icl_lab.tasks.bandits import BanditEnvConfig, BanditTasks
+from icl_lab.training.bandit_data import ChunkedDataset, DataSpec, make_chunk, random_policy_actions, write_dataset
 
 
 def test_chunks_round_trip_and_dpt_labels_are_the_best_arm(tmp_path):

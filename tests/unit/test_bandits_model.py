@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from icl_lab.bandit_data import rollout
-from icl_lab.bandit_evaluation import ModelPolicy
+from icl_lab.evaluation.bandits import ModelPolicy
 from icl_lab.models.bandit_transformer import BanditModelConfig, BanditTransformer
 from icl_lab.tasks.bandits import BanditEnvConfig, reward_table, sample_tasks
+from icl_lab.training.bandit_data import rollout
 
 
 def _model(env: BanditEnvConfig) -> BanditTransformer:
@@ -78,14 +78,14 @@ def test_initial_loss_is_log_k_and_a_few_steps_fit_a_fixed_batch():
 
 
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
-    from icl_lab.bandit_data import ChunkedDataset, DataSpec, write_dataset
-    from icl_lab.bandit_training import train_bandit_model
-    from icl_lab.train_tokens import TokenTrainConfig
+    from icl_lab.training.bandit_data import ChunkedDataset, DataSpec, write_dataset
+    from icl_lab.training.bandits import train_bandit_model
+    from icl_lab.training.config import TrainConfig
 
     env = BanditEnvConfig(n_arms=3, horizon=6)
     data = ChunkedDataset(write_dataset(DataSpec(env, "dpt", n_tasks=48, chunk_size=16), tmp_path / "data"))
     model_cfg = BanditModelConfig(3, 6, n_embd=16, n_layer=1, n_head=2)
-    train_cfg = TokenTrainConfig(steps=8, batch_size=8, log_every=2, checkpoint_every=100, device="cpu")
+    train_cfg = TrainConfig.for_tokens(steps=8, batch_size=8, log_every=2, checkpoint_every=100, device="cpu")
     straight = train_bandit_model(model_cfg, train_cfg, data, tmp_path / "a")
 
     def stop(step):

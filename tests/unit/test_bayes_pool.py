@@ -6,8 +6,8 @@ from scipy.special import logsumexp
 
 from icl_lab.baselines.bayes import dmmse
 from icl_lab.baselines.regression import ridge
-from icl_lab.config import TaskConfig
 from icl_lab.tasks import sample_task
+from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.regression import task_pool
 
 

@@ -12,10 +12,17 @@ from scipy.stats import multivariate_normal
 
 from icl_lab.baselines.bayes_gaussian import gaussian_linear_predictive
 from icl_lab.baselines.bayes_priors import (
-    bayes_predictive, fourier_mixture_posterior, fourier_posterior, gaussian_mixture_posterior,
-    linear_families_posterior, monomial_posterior, posterior_weights, sparse_linear_posterior)
-from icl_lab.config import TaskConfig
+    bayes_predictive,
+    fourier_mixture_posterior,
+    fourier_posterior,
+    gaussian_mixture_posterior,
+    linear_families_posterior,
+    monomial_posterior,
+    posterior_weights,
+    sparse_linear_posterior,
+)
 from icl_lab.tasks import sample_task
+from icl_lab.tasks.config import TaskConfig
 
 
 def gen(seed=0):

@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from icl_lab.config import ConfigError, TaskConfig, load_experiment
+from icl_lab.core.errors import ConfigError
+from icl_lab.pipelines.regression import load_experiment
 from icl_lab.tasks import sample_task
 from icl_lab.tasks.bayesian import FAMILY_NAMES, family_outputs, fourier_features, monomial_pairs
+from icl_lab.tasks.config import TaskConfig
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "linear_regression.toml"
 
@@ -91,15 +93,16 @@ def test_family_subset_and_bad_values_give_one_line_errors():
 
 
 def test_new_fields_round_trip_through_json(tmp_path):
-    from icl_lab.config import load_config_json, save_config
+    from icl_lab.core.runs import RunDir
+    from icl_lab.pipelines.regression import config_of_run
 
     cfg = load_experiment(EXPERIMENT, "quick", ["task.name=family_mixture", "task.families=linear,sinusoid",
                                                "task.d=5"])
-    save_config(cfg, tmp_path / "c.json")
-    assert load_config_json(tmp_path / "c.json") == cfg and cfg.task.families == ("linear", "sinusoid")
+    RunDir(tmp_path / "c").prepare(cfg.to_dict())
+    assert config_of_run(tmp_path / "c") == cfg and cfg.task.families == ("linear", "sinusoid")
     fourier = load_experiment(EXPERIMENT, "quick", ["task.name=fourier_mixture"])
-    save_config(fourier, tmp_path / "f.json")
-    assert load_config_json(tmp_path / "f.json") == fourier and fourier.task.d == 1
+    RunDir(tmp_path / "f").prepare(fourier.to_dict())
+    assert config_of_run(tmp_path / "f") == fourier and fourier.task.d == 1
 
 
 def test_baselines_that_cannot_run_on_the_task_fail_at_load_time():

@@ -24,9 +24,11 @@ from benchmarks.reference import (  # noqa: E402
 )
 from benchmarks.throughput import SIZES, model_flops_per_step  # noqa: E402
 from icl_lab.baselines import regression as core  # noqa: E402
-from icl_lab.config import ExperimentConfig, ModelConfig, TrainConfig  # noqa: E402
 from icl_lab.models import ICLRegressor  # noqa: E402
-from icl_lab.train import make_optimizer, training_loss  # noqa: E402
+from icl_lab.models.config import ModelConfig  # noqa: E402
+from icl_lab.pipelines.regression import ExperimentConfig  # noqa: E402
+from icl_lab.training.config import TrainConfig  # noqa: E402
+from icl_lab.training.regression import make_optimizer, training_loss  # noqa: E402
 
 
 def _randomise(model: torch.nn.Module, seed: int = 0) -> None:

@@ -15,9 +15,10 @@ import math
 import pytest
 import torch
 
-from icl_lab.baselines.boolean_bayes import bayes, bayes_enumerate
-from icl_lab.config import TaskConfig
+from icl_lab.baselines.boolean_bayes import bayes_enumerate
+from icl_lab.baselines.boolean_posterior import bayes
 from icl_lab.tasks import sample_task
+from icl_lab.tasks.config import TaskConfig
 
 # ----------------------------------------------------------------------------- brute force
 

@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 
-from icl_lab.config import ConfigError, TaskConfig, load_experiment
-from icl_lab.tasks import TASKS, sample_task
+from icl_lab.core.errors import ConfigError
+from icl_lab.pipelines.regression import load_experiment
+from icl_lab.tasks import TASKS, check_task, sample_task
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
+from icl_lab.tasks.config import TaskConfig
 
 ROOT_TOML = "experiments/boolean.toml"
 
@@ -171,7 +173,7 @@ def test_config_dimension_follows_n_and_errors_are_one_line():
     assert cfg.task.d == cfg.task.n == 9 and TASKS[cfg.task.name].loss == "bce"
     assert TaskConfig(name="boolean", d=7).n == 7
     with pytest.raises(ConfigError, match=r"^invalid task.function_class='xor'.*one of"):
-        TaskConfig(name="boolean", function_class="xor")
+        check_task(TaskConfig(name="boolean", function_class="xor"))  # registry checks run at load
     with pytest.raises(ConfigError, match="invalid task.d=5"):
         TaskConfig(name="boolean", n=4, d=5)
     with pytest.raises(ConfigError, match="invalid task.label_noise"):

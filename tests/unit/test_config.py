@@ -2,8 +2,10 @@ import json
 
 import pytest
 
-from icl_lab.config import (ConfigError, ExperimentConfig, MODEL_SIZES, build_config, load_config_json,
-                            load_experiment, save_config)
+from icl_lab.core.errors import ConfigError, RunError
+from icl_lab.core.runs import RunDir
+from icl_lab.models.config import MODEL_SIZES
+from icl_lab.pipelines.regression import ExperimentConfig, build_config, config_of_run, load_experiment
 from tests.conftest import EXPERIMENT
 
 
@@ -19,8 +21,8 @@ def test_presets_resolve_sizes_and_overrides():
 
 def test_round_trip_through_json(tmp_path):
     cfg = load_experiment(EXPERIMENT, "quick", ["task.noise_std=0.5"])
-    save_config(cfg, tmp_path / "config.json")
-    assert load_config_json(tmp_path / "config.json") == cfg
+    RunDir(tmp_path / "r").prepare(cfg.to_dict())
+    assert config_of_run(tmp_path / "r") == cfg
 
 
 @pytest.mark.parametrize("override, words", [
@@ -51,9 +53,10 @@ def test_unknown_preset_and_version(tmp_path):
         build_config(raw)
     with pytest.raises(ConfigError, match="top-level"):
         build_config({"tsak": {}})
-    (tmp_path / "c.json").write_text(json.dumps(raw)[:-5])
-    with pytest.raises(ConfigError, match="cannot read"):
-        load_config_json(tmp_path / "c.json")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "config.json").write_text(json.dumps(raw)[:-5])
+    with pytest.raises(RunError, match="cannot read"):
+        config_of_run(tmp_path / "c")
 
 
 def test_configs_are_frozen():

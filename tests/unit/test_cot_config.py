@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from icl_lab.cot_experiments import PAPER_SIZES, CotExperimentConfig, load_config, parse_variant
+from icl_lab.core.errors import ConfigError
+from icl_lab.pipelines.cot import PAPER_SIZES, CotExperimentConfig, load_config, parse_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "chain_of_thought.toml"
@@ -55,9 +56,9 @@ def test_bad_values_are_one_line_errors(override, message):
 
 
 def test_unknown_preset_and_missing_file():
-    with pytest.raises(ValueError, match="unknown preset 'huge'.*available are paper, quick"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'.*available presets are paper, quick"):
         load_config(EXPERIMENT, "huge")
-    with pytest.raises(FileNotFoundError, match="experiment file not found"):
+    with pytest.raises(ConfigError, match="experiment file not found"):
         load_config(ROOT / "experiments" / "no_such.toml")
 
 
@@ -71,7 +72,7 @@ def test_parse_variant():
 def test_held_out_problems_never_appear_in_training_batches():
     import numpy as np
 
-    from icl_lab.cot_experiments import held_out_examples
+    from icl_lab.pipelines.cot import held_out_examples
     from icl_lab.tasks.cot import training_batch
     from icl_lab.tasks.cot_vocab import SEP, decode
 

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from icl_lab.tasks.cot import (
-    TASK_NAMES, CotExample, make_task, parse_output, sample_examples, split_of, training_batch,
+    TASK_NAMES,
+    CotExample,
+    make_task,
+    parse_output,
+    sample_examples,
+    split_of,
+    training_batch,
 )
 from icl_lab.tasks.cot_vocab import ANS, EOS, PAD_ID, SEP, decode, encode
 

@@ -5,9 +5,9 @@ import math
 import torch
 
 from icl_lab.baselines import regression as r
-from icl_lab.config import TaskConfig
-from icl_lab.evaluate import bootstrap_summary, normalized_errors, predict_batch
+from icl_lab.evaluation.regression import bootstrap_summary, normalized_errors, predict_batch
 from icl_lab.tasks import sample_task
+from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.inputs import orthogonal_queries
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from icl_lab.config import load_experiment
 from icl_lab.models.linear_attention import LinearSelfAttention
-from icl_lab.train import build_model, train
-
+from icl_lab.pipelines.regression import load_experiment
+from icl_lab.training.regression import build_model, train
 from tests.conftest import EXPERIMENT, TINY
 
 

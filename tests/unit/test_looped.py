@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from icl_lab.config import ConfigError, load_experiment
+from icl_lab.core.errors import ConfigError
 from icl_lab.models.looped import LoopedRegressor, iteration_errors, loop_schedule, looped_learner
 from icl_lab.models.transformer import ICLRegressor
-from icl_lab.train import build_model, training_loss
-
+from icl_lab.pipelines.regression import load_experiment
+from icl_lab.training.regression import build_model, training_loss
 from tests.conftest import EXPERIMENT, TINY
 
 LOOPED = ["model.family=looped", "model.n_layer=1"]

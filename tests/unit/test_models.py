@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from icl_lab.config import ModelConfig
 from icl_lab.models import ICLRegressor
+from icl_lab.models.config import ModelConfig
 
 
 @pytest.mark.parametrize("encoding", ["interleaved", "compact"])

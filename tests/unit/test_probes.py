@@ -5,11 +5,20 @@ import numpy as np
 import torch
 
 from icl_lab.baselines import regression as r
-from icl_lab.config import ModelConfig
+from icl_lab.evaluation.probes import (
+    candidate_predictions,
+    closest_algorithm_table,
+    fit_linear_probe,
+    format_closest_table,
+    ilwd,
+    implicit_weights,
+    probe_model,
+    probe_targets,
+    read_activations,
+    spd,
+)
+from icl_lab.models.config import ModelConfig
 from icl_lab.models.transformer import ICLRegressor
-from icl_lab.probes import (
-    candidate_predictions, closest_algorithm_table, fit_linear_probe, format_closest_table, ilwd,
-    implicit_weights, probe_model, probe_targets, read_activations, spd)
 
 
 def gen(seed=0):
@@ -100,8 +109,8 @@ def test_probe_targets_and_probing_a_model():
 
 
 def test_probe_prompts_match_explicit_truncated_prompts_for_a_transformer():
-    from icl_lab.evaluate import model_learner
-    from icl_lab.probes import probe_predictions
+    from icl_lab.evaluation.probes import probe_predictions
+    from icl_lab.evaluation.regression import model_learner
 
     torch.manual_seed(1)
     model = ICLRegressor(ModelConfig(n_embd=32, n_layer=2, n_head=2, max_points=9), 3)  # interleaved

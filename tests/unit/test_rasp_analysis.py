@@ -4,8 +4,19 @@ import numpy as np
 import pytest
 
 from icl_lab.rasp import (
-    EQ, LIBRARY, aggregate, check_prefix_consistency, check_rasp_l, full, indices,
-    layers_and_heads, select, selector_width, shift_by, tokens, value_sets,
+    EQ,
+    LIBRARY,
+    aggregate,
+    check_prefix_consistency,
+    check_rasp_l,
+    full,
+    indices,
+    layers_and_heads,
+    select,
+    selector_width,
+    shift_by,
+    tokens,
+    value_sets,
 )
 from icl_lab.rasp.formats import vocab
 

@@ -6,11 +6,33 @@ import torch
 
 from icl_lab.models.transformer import Decoder, HookPoint
 from icl_lab.rasp import (
-    EQ, GEQ, GT, LEQ, LIBRARY, LT, NEQ, TRUE, Map, SOp, aggregate, categorical, evaluate,
-    indices, length, numerical, select, selector_width, sequence_map, tokens,
+    EQ,
+    GEQ,
+    GT,
+    LEQ,
+    LIBRARY,
+    LT,
+    NEQ,
+    TRUE,
+    Map,
+    SOp,
+    aggregate,
+    categorical,
+    evaluate,
+    indices,
+    length,
+    numerical,
+    select,
+    selector_width,
+    sequence_map,
+    tokens,
 )
 from icl_lab.rasp.compiler import (
-    CausalityError, CompilationError, compile_program, describe_model, verify,
+    CausalityError,
+    CompilationError,
+    compile_program,
+    describe_model,
+    verify,
 )
 from icl_lab.rasp.formats import EOS, SEP, vocab
 

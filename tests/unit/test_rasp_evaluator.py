@@ -4,8 +4,23 @@ import numpy as np
 import pytest
 
 from icl_lab.rasp import (
-    EQ, LEQ, LT, TRUE, Map, aggregate, evaluate, evaluate_nodes, full, indices, length,
-    numerical, select, selector_width, shift_by, tokens, trace,
+    EQ,
+    LEQ,
+    LT,
+    TRUE,
+    Map,
+    aggregate,
+    evaluate,
+    evaluate_nodes,
+    full,
+    indices,
+    length,
+    numerical,
+    select,
+    selector_width,
+    shift_by,
+    tokens,
+    trace,
 )
 
 

@@ -3,8 +3,22 @@
 import pytest
 
 from icl_lab.rasp import (
-    EQ, LEQ, Aggregate, Map, MapKind, Select, SequenceMap, aggregate, full, indices,
-    numerical, select, selector_width, shift_by, tokens, topological_order,
+    EQ,
+    LEQ,
+    Aggregate,
+    Map,
+    MapKind,
+    Select,
+    SequenceMap,
+    aggregate,
+    full,
+    indices,
+    numerical,
+    select,
+    selector_width,
+    shift_by,
+    tokens,
+    topological_order,
 )
 from icl_lab.rasp.language import Encoding
 

@@ -5,8 +5,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from icl_lab.cli_sweep import sweep_app
-from icl_lab.config import ConfigError
+from icl_lab.cli.sweep import sweep_app
+from icl_lab.core.errors import ConfigError
 from icl_lab.sweep import build_plan, parse_grid, parse_seeds, run_name
 from icl_lab.sweep.plan import MAX_NAME_LENGTH, config_hash, sanitize, split_values
 from tests.conftest import EXPERIMENT, TINY
@@ -90,8 +90,8 @@ def sweep(tmp_path, *args, overrides=TINY):
     (["--grid", "train.warmup_steps=5,five"], "invalid train.warmup_steps='five': expected an integer"),
     (["--grid", "train.warmup_steps=5,2.5"], "expected an integer"),
     (["--grid", "model.n_head=2,3"], "model.n_head"),  # 3 does not divide n_embd=16
-    (["--grid", "tsk.d=1,2"], "section one of task, model, train, eval"),
-    (["--grid", "train.lr"], "expected section.key=v1,v2"),
+    (["--grid", "tsk.d=1,2"], "unknown key 'tsk'"),
+    (["--grid", "train.lr"], "expected key=v1,v2"),
     (["--grid", "task.d=3,4"], "in both --set and --grid"),
     (["--grid", "train.lr=0.1", "--grid", "train.lr=0.2"], "given twice"),
     (["--grid", "train.seed=1,2"], "set by --seeds"),

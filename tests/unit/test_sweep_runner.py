@@ -7,9 +7,19 @@ import signal
 
 import pytest
 
-from icl_lab.runs import RunDir
-from icl_lab.sweep import (LocalExecutor, RunOutcome, SweepDisplay, SweepError, build_plan, check_existing_runs,
-                           execute_run, run_sweep, write_manifest, write_report)
+from icl_lab.core.runs import RunDir
+from icl_lab.sweep import (
+    LocalExecutor,
+    RunOutcome,
+    SweepDisplay,
+    SweepError,
+    build_plan,
+    check_existing_runs,
+    execute_run,
+    run_sweep,
+    write_manifest,
+    write_report,
+)
 from tests.conftest import EXPERIMENT, TINY
 
 
@@ -53,7 +63,7 @@ def files(path):
 def test_failed_run_is_retried_then_reported_and_finished_runs_stay_untouched(tmp_path):
     plan = build_plan(EXPERIMENT, "quick", TINY, ["train.lr=0.001,0.003"])
     good, bad = (tmp_path / run.name for run in plan.runs)
-    RunDir(bad).prepare(plan.runs[1].config)
+    RunDir(bad).prepare(plan.runs[1].config.to_dict())
     (bad / "checkpoint.pt").write_bytes(b"not a checkpoint" * 8)  # resuming it must fail
     write_manifest(plan, tmp_path)
     executor = InlineExecutor()
@@ -79,7 +89,7 @@ def test_failed_run_is_retried_then_reported_and_finished_runs_stay_untouched(tm
 def test_a_run_dir_with_another_config_is_refused_before_running(tmp_path):
     plan = build_plan(EXPERIMENT, "quick", TINY, ["train.lr=0.001,0.003"])
     other = build_plan(EXPERIMENT, "quick", TINY + ["train.steps=13"], ["train.lr=0.001,0.003"])
-    RunDir(tmp_path / plan.runs[0].name).prepare(other.runs[0].config)
+    RunDir(tmp_path / plan.runs[0].name).prepare(other.runs[0].config.to_dict())
     with pytest.raises(SweepError, match="different config"):
         check_existing_runs(plan, tmp_path)
     check_existing_runs(other, tmp_path)  # the matching sweep may continue it
@@ -128,7 +138,7 @@ def test_a_run_locked_by_a_live_writer_is_not_touched(tmp_path):
 
     plan = build_plan(EXPERIMENT, "quick", TINY, [])
     run = plan.runs[0]
-    RunDir(tmp_path / run.name).prepare(run.config)
+    RunDir(tmp_path / run.name).prepare(run.config.to_dict())
     spec = RunSpec(run.name, str(tmp_path / run.name), run.config.to_dict())
     with run_lock(spec.run_dir):  # e.g. a worker orphaned by a killed sweep, still training
         outcome = execute_run(spec)
@@ -140,7 +150,7 @@ def test_report_marks_unreadable_results(tmp_path):
     plan = build_plan(EXPERIMENT, "quick", TINY, [])
     write_manifest(plan, tmp_path)
     run = RunDir(tmp_path / plan.runs[0].name)
-    run.prepare(plan.runs[0].config)
+    run.prepare(plan.runs[0].config.to_dict())
     run.set_status("finished", step=12)
     run.results_path.write_text("{torn")
     run.metrics_path.write_text('{"step": 2, "loss": 1.5}\n{"step": 4, "lo')

@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
-from icl_lab.config import TaskConfig, TrainConfig
 from icl_lab.tasks import TASKS, curriculum, sample_task
+from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.inputs import X_DISTRIBUTIONS, orthogonal_queries, repeated_queries
+from icl_lab.training.config import TrainConfig
 
 
 def gen(seed=0):

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from icl_lab.models.token_lm import (
-    TokenLM, TokenLMConfig, _forward_cached, attention_mask, generate, left_pad,
+    TokenLM,
+    TokenLMConfig,
+    _forward_cached,
+    attention_mask,
+    generate,
+    left_pad,
 )
 
 STOP = 3

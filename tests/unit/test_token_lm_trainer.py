@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 import torch
 
+from icl_lab.core.runs import RunDir, RunError
 from icl_lab.models.token_lm import TokenLMConfig
-from icl_lab.runs import RunDir, RunError
 from icl_lab.tasks.algorithmic import make_task, training_batch
-from icl_lab.train_tokens import (
-    TokenTrainConfig, load_token_model, lr_factor, make_batch, masked_loss, train_tokens,
-)
+from icl_lab.tasks.token_batch import make_batch
+from icl_lab.training.config import TrainConfig
+from icl_lab.training.loop import lr_factor
+from icl_lab.training.tokens import load_token_model, masked_loss, train_tokens
 
 TASK = make_task("parity", 6)
 MODEL = TokenLMConfig(TASK.vocab_size, 16, n_embd=16, n_layer=1, n_head=2)
-TRAIN = TokenTrainConfig(steps=6, batch_size=8, warmup_steps=2, log_every=1, checkpoint_every=2,
+TRAIN = TrainConfig.for_tokens(steps=6, batch_size=8, warmup_steps=2, log_every=1, checkpoint_every=2,
                          device="cpu")
 
 
@@ -47,7 +48,7 @@ def test_loss_is_cross_entropy_on_answer_tokens_only():
 
 
 def test_schedule_warms_up_then_decays_to_floor():
-    cfg = TokenTrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    cfg = TrainConfig.for_tokens(steps=100, warmup_steps=10, min_lr_ratio=0.1)
     assert lr_factor(0, cfg) == pytest.approx(0.1)
     assert lr_factor(9, cfg) == pytest.approx(1.0)
     assert lr_factor(10, cfg) == pytest.approx(1.0)
@@ -88,12 +89,12 @@ def test_resume_gives_identical_metrics(tmp_path):
 
 
 def test_resume_refuses_a_different_config(tmp_path):
-    train_tokens(MODEL, TokenTrainConfig(steps=1, device="cpu"), _batches, tmp_path / "r", progress=False)
+    train_tokens(MODEL, TrainConfig.for_tokens(steps=1, device="cpu"), _batches, tmp_path / "r", progress=False)
     with pytest.raises(RunError, match="differs"):
-        train_tokens(MODEL, TokenTrainConfig(steps=2, device="cpu"), _batches, tmp_path / "r",
+        train_tokens(MODEL, TrainConfig.for_tokens(steps=2, device="cpu"), _batches, tmp_path / "r",
                      resume=True, progress=False)
 
 
 def test_invalid_train_config_names_the_field():
     with pytest.raises(ValueError, match="train.lr"):
-        TokenTrainConfig(lr=0)
+        TrainConfig.for_tokens(lr=0)

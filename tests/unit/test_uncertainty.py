@@ -8,11 +8,14 @@ import torch
 from scipy.stats import norm
 
 from icl_lab.baselines.bayes_priors import bayes_predictive
-from icl_lab.config import ConfigError, ExperimentConfig, ModelConfig, TaskConfig
+from icl_lab.core.errors import ConfigError
+from icl_lab.evaluation.uncertainty import calibration_bins, calibration_summary, model_predictive
+from icl_lab.models.config import ModelConfig
 from icl_lab.models.gaussian_head import GaussianHeadRegressor, gaussian_nll
+from icl_lab.pipelines.regression import ExperimentConfig
 from icl_lab.tasks import sample_task
-from icl_lab.train import build_model, training_loss
-from icl_lab.uncertainty import calibration_bins, calibration_summary, model_predictive
+from icl_lab.tasks.config import TaskConfig
+from icl_lab.training.regression import build_model, training_loss
 
 
 def gen(seed=0):

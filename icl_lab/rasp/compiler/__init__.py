@@ -16,14 +16,23 @@ interpreter (:func:`verify`, :func:`verify_library`).
 """
 
 from icl_lab.rasp.compiler.compiler import (
-    CAUSAL_RULES, CausalityError, causal_report, compile_program,
+    CAUSAL_RULES,
+    CausalityError,
+    causal_report,
+    compile_program,
 )
 from icl_lab.rasp.compiler.graph import CompilationError
 from icl_lab.rasp.compiler.listing import describe_model, summary
 from icl_lab.rasp.compiler.model import CompiledDecoder, CompiledModel
 from icl_lab.rasp.compiler.verify import (
-    LIBRARY_SPECS, VerifyResult, VerifySpec, all_inputs, format_table, verify,
-    verify_library, verify_program,
+    LIBRARY_SPECS,
+    VerifyResult,
+    VerifySpec,
+    all_inputs,
+    format_table,
+    verify,
+    verify_library,
+    verify_program,
 )
 
 __all__ = [

@@ -17,8 +17,23 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from icl_lab.rasp.language import (
-    Aggregate, Encoding, Full, Indices, Length, Map, RASPExpr, Select, Selector, SelectorAnd,
-    SelectorNot, SelectorOr, SelectorWidth, SequenceMap, SOp, Tokens, topological_order,
+    Aggregate,
+    Encoding,
+    Full,
+    Indices,
+    Length,
+    Map,
+    RASPExpr,
+    Select,
+    Selector,
+    SelectorAnd,
+    SelectorNot,
+    SelectorOr,
+    SelectorWidth,
+    SequenceMap,
+    SOp,
+    Tokens,
+    topological_order,
 )
 
 

@@ -15,14 +15,13 @@ reading every node back from the residual stream, and generation.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from icl_lab.models.transformer import HookPoint
+from icl_lab.core.hooks import HookedModule, HookPoint
 from icl_lab.rasp.evaluator import as_value_array, to_batch
 from icl_lab.rasp.language import SOp
 
@@ -91,7 +90,7 @@ class CompiledDecoder(nn.Module):
         return self.hook_final(x)
 
 
-class CompiledModel(nn.Module):
+class CompiledModel(HookedModule):
     """A compiled RASP program: token embedding + :class:`CompiledDecoder` + read-out.
 
     ``compiled.run(inputs)`` mirrors :func:`icl_lab.rasp.evaluate`;
@@ -163,23 +162,7 @@ class CompiledModel(nn.Module):
         out = self.read_nodes(self.residual(inputs), [self.program])[self.program]
         return out[0] if single else out
 
-    @contextmanager
-    def hooks(self, names: list[str] | None = None) -> Iterator[dict[str, torch.Tensor]]:
-        """Cache the outputs of the named hook points (all by default), like ``ICLRegressor``."""
-        cache: dict[str, torch.Tensor] = {}
-        handles = []
-        for name, point in self.named_modules():
-            short = name.replace("backbone.", "")
-            if isinstance(point, HookPoint) and (names is None or short in names):
-                handles.append(point.register_forward_hook(
-                    lambda _m, _i, out, key=short: cache.__setitem__(key, out.detach())))
-        try:
-            yield cache
-        finally:
-            for h in handles:
-                h.remove()
-
-    def run_with_cache(self, inputs: Any, names: list[str] | None = None,
+    def run_with_cache(self, inputs: Any, names: list[str] | None = None,  # type: ignore[override]
                        ) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
         """Program output ``[B, L]`` and hook activations (positions include BOS)."""
         with self.hooks(names) as cache, torch.no_grad():
@@ -207,11 +190,3 @@ class CompiledModel(nn.Module):
             if stop is not None and nxt == stop:
                 break
         return seq
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def describe(self) -> str:
-        """Layers, heads (what each selects), MLPs and the residual layout."""
-        from icl_lab.rasp.compiler.listing import describe_model
-        return describe_model(self)

@@ -25,12 +25,28 @@ from typing import Any, Callable
 import numpy as np
 
 from icl_lab.rasp.compiler.graph import (
-    EMBED, MLP, CompilationError, ProgramGraph, WidthScratch, where,
+    EMBED,
+    MLP,
+    CompilationError,
+    ProgramGraph,
+    WidthScratch,
+    where,
 )
 from icl_lab.rasp.compiler.values import ValueSet
 from icl_lab.rasp.language import (
-    Comparison, Encoding, Indices, Length, RASPExpr, Select, Selector, SelectorAnd,
-    SelectorNot, SelectorOr, SequenceMap, SOp, indices,
+    Comparison,
+    Encoding,
+    Indices,
+    Length,
+    RASPExpr,
+    Select,
+    Selector,
+    SelectorAnd,
+    SelectorNot,
+    SelectorOr,
+    SequenceMap,
+    SOp,
+    indices,
 )
 
 #: largest joint key or query value set of a combined selector

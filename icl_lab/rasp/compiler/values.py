@@ -11,17 +11,31 @@ MLPs. Tables of maps are computed once here and reused by the MLP stage.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from icl_lab.rasp.compiler.graph import (
-    ATTENTION, EMBED, MLP, SELECTOR, WIDTH, CompilationError, ProgramGraph, WidthScratch, where,
+    ATTENTION,
+    EMBED,
+    MLP,
+    SELECTOR,
+    WIDTH,
+    CompilationError,
+    ProgramGraph,
+    WidthScratch,
+    where,
 )
 from icl_lab.rasp.language import (
-    Aggregate, Encoding, Full, Indices, Length, SOp, Tokens,
+    Aggregate,
+    Encoding,
+    Full,
+    Indices,
+    Length,
+    SOp,
+    Tokens,
 )
 
 #: largest lookup table (product of the input value-set sizes) the compiler builds

@@ -1,0 +1,201 @@
+"""The ``icl-lab`` command table. Each command is a typed function that tests call directly.
+
+``run`` / ``train`` / ``eval`` take any experiment file (its ``kind`` picks the pipeline);
+the small tools live in sub-apps (``rasp``, ``cot``, ``bandits``) and all take ``--json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from icl_lab.cli.errors import friendly
+from icl_lab.core.errors import ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="icl_lab: train in-context learners and compare them with classical algorithms.")
+
+EXPERIMENT_HELP = "Experiment TOML file, or the name of one in experiments/."
+SET_HELP = "Override a config value, e.g. --set task.d=10 (repeatable)."
+
+
+def _run_dir(cfg, out: Optional[Path]) -> Path:
+    from icl_lab.pipelines import default_run_dir
+
+    return out if out is not None else default_run_dir(cfg)
+
+
+@app.command()
+@friendly
+def run(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
+        preset: Optional[str] = typer.Option(None, help="Preset in the file (default: the file's default)."),
+        set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+        out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<name>-<preset>)."),
+        resume: bool = typer.Option(False, help="Continue an interrupted run from its checkpoints."),
+        force: bool = typer.Option(False, help="Overwrite an existing run directory.")) -> None:
+    """Run any experiment file: train, evaluate against the baselines, write results and figures."""
+    from icl_lab.pipelines import load_experiment
+
+    pipeline, cfg = load_experiment(experiment, preset, set_)
+    run_dir = _run_dir(cfg, out)
+    t0 = time.perf_counter()
+    results = pipeline.run(cfg, run_dir, resume=resume, force=force)
+    for line in pipeline.summary(results, cfg):
+        typer.echo(line)
+    typer.echo(f"wrote {run_dir} ({pipeline.kind}) in {time.perf_counter() - t0:.0f}s")
+
+
+def _regression_only(pipeline, command: str) -> None:
+    if pipeline.kind != "regression":
+        raise ConfigError(f"`icl-lab {command}` splits training from evaluation for kind = 'regression' files; "
+                          f"a {pipeline.kind!r} experiment trains and evaluates its cells in one `icl-lab run`")
+
+
+@app.command()
+@friendly
+def train(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
+          preset: Optional[str] = typer.Option(None, help="Preset in the file."),
+          set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+          out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<name>-<preset>)."),
+          resume: bool = typer.Option(False, help="Continue an interrupted run from its checkpoint."),
+          force: bool = typer.Option(False, help="Overwrite an existing run directory.")) -> None:
+    """Train only; evaluate later with `icl-lab eval RUN_DIR`."""
+    from icl_lab.pipelines import load_experiment
+    from icl_lab.training.regression import train as train_fn
+
+    pipeline, cfg = load_experiment(experiment, preset, set_)
+    _regression_only(pipeline, "train")
+    run_dir = _run_dir(cfg, out)
+    train_fn(cfg, run_dir, resume=resume, force=force)
+    typer.echo(f"trained {run_dir}")
+
+
+@app.command("eval")
+@friendly
+def eval_(run_dir: Path = typer.Argument(..., help="A run directory written by `icl-lab run/train`."),
+          json_: bool = typer.Option(False, "--json", help="Print {learner: per-position error} as JSON.")) -> None:
+    """Evaluate a trained run and its baselines on held-out prompts."""
+    from icl_lab.evaluation.regression import mean_curves
+    from icl_lab.pipelines import regression
+
+    cfg = regression.config_of_run(run_dir)
+    results = regression.evaluate_run(run_dir)
+    if json_:
+        typer.echo(json.dumps(mean_curves(results["in_distribution"])))
+    else:
+        for line in regression.summary(results, cfg.task.d):
+            typer.echo(line)
+
+
+@app.command()
+@friendly
+def baselines(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
+              preset: Optional[str] = typer.Option(None, help="Preset in the file."),
+              set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+              prompts: Optional[int] = typer.Option(None, help="Number of prompts (default eval.n_prompts)."),
+              seed: Optional[int] = typer.Option(None, help="Seed of the prompts (default eval.seed)."),
+              only: list[str] = typer.Option([], "--baseline", help="Evaluate only these (repeatable)."),
+              json_: bool = typer.Option(False, "--json", help="Print {baseline: per-position error} as JSON.")) -> None:
+    """Evaluate only the baselines; entry k is the error of the prediction for example k+1."""
+    from dataclasses import replace
+
+    from icl_lab.baselines.registry import default_baselines
+    from icl_lab.evaluation.regression import evaluate_experiment, mean_curves
+    from icl_lab.pipelines import regression
+
+    overrides = list(set_)
+    if prompts is not None:
+        overrides.append(f"eval.n_prompts={prompts}")
+    if seed is not None:
+        overrides.append(f"eval.seed={seed}")
+    cfg = regression.load(experiment, preset, overrides)
+    names = tuple(only) or default_baselines(cfg.task, cfg.eval)
+    cfg = replace(cfg, eval=replace(cfg.eval, ood=()))
+    results = evaluate_experiment(cfg, None, names)
+    if json_:
+        typer.echo(json.dumps(mean_curves(results["in_distribution"])))
+    else:
+        for line in regression.summary(results, cfg.task.d):
+            typer.echo(line)
+
+
+@app.command()
+def tasks() -> None:
+    """List the task families and the parameters each one reads."""
+    from icl_lab.tasks import TASKS
+
+    for family in TASKS.values():
+        typer.echo(f"{family.name:<28} {family.description}")
+        typer.echo(f"{'':<28} parameters: {', '.join('task.' + p for p in family.parameters)}")
+
+
+@app.command()
+def experiments() -> None:
+    """List the bundled experiment files with their kinds."""
+    from icl_lab.core.config_files import bundled_experiments, read_experiment
+
+    for path in bundled_experiments():
+        kind = read_experiment(path, preset="").get("kind")
+        typer.echo(f"{path.stem:<36} {kind}")
+
+
+def _figure_scripts() -> dict[str, str]:
+    """Figure name -> module (``paper_figs.figNN_*``), found wherever the lab is installed."""
+    import paper_figs
+
+    folder = Path(paper_figs.__file__).parent
+    return {p.stem: f"paper_figs.{p.stem}" for p in sorted(folder.glob("fig*.py"))}
+
+
+@app.command()
+@friendly
+def figs(names: list[str] = typer.Argument(None, help="Figures to regenerate (prefix match); none: list them."),
+         preset: str = typer.Option("quick", help="quick (CPU minutes) or paper (the paper's settings)."),
+         out: Path = typer.Option(Path("figs_out"), help="Output directory."),
+         all_: bool = typer.Option(False, "--all", help="Regenerate every figure.")) -> None:
+    """List or regenerate the figures of the reproduced papers (scripts in paper_figs/)."""
+    scripts = _figure_scripts()
+    if not names and not all_:
+        for stem, module_name in scripts.items():
+            doc = (importlib.import_module(module_name).__doc__ or "").strip().splitlines()
+            typer.echo(f"{stem:<40} {doc[0] if doc else ''}")
+        typer.echo("regenerate with: icl-lab figs NAME [--preset quick|paper]")
+        return
+    if preset not in ("quick", "paper"):
+        raise ConfigError(f"invalid --preset {preset!r}: expected 'quick' or 'paper'")
+    chosen = list(scripts) if all_ else []
+    for name in names or []:
+        matches = [s for s in scripts if s == name or s.startswith(name)]
+        if not matches:
+            raise ConfigError(f"unknown figure {name!r}: available are {', '.join(scripts)}")
+        chosen.extend(matches)
+    for stem in dict.fromkeys(chosen):
+        module = importlib.import_module(scripts[stem])
+        t0 = time.perf_counter()
+        written = module.main(preset, out / stem)
+        typer.echo(f"{stem}: {written} ({time.perf_counter() - t0:.0f}s)")
+
+
+from icl_lab.cli.bandits import bandits_app  # noqa: E402
+from icl_lab.cli.cot import cot_app  # noqa: E402
+from icl_lab.cli.rasp import rasp_app  # noqa: E402
+from icl_lab.cli.sweep import register_sweep_commands  # noqa: E402
+
+register_sweep_commands(app)
+app.add_typer(rasp_app, name="rasp", help="RASP programs: RASP-L checks and the RASP compiler.")
+app.add_typer(cot_app, name="cot", help="Chain-of-thought problems (Feng et al. 2023).")
+app.add_typer(bandits_app, name="bandits", help="Bandit tools: the exact Bernoulli Bayes-optimal DP.")
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

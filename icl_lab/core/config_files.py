@@ -1,0 +1,199 @@
+"""The one experiment-file reader: TOML -> preset overlay -> ``--set`` overrides -> plain data,
+and the typed conversion of plain tables into frozen config dataclasses.
+
+An experiment file (``experiments/<name>.toml``) has top-level keys and tables, a ``kind``
+naming the pipeline that runs it (default ``"regression"``), an optional
+``default_preset`` and named overlays ``[presets.<name>...]`` merged key by key over the
+top level. ``--set a.b.c=value`` overrides are applied last; values are read as TOML
+(``3``, ``1e-3``, ``true``, ``[1, 2]``) and fall back to a bare string (``count,parity``).
+Every problem ends in a one-line :class:`ConfigError` naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from icl_lab.core.errors import ConfigError, check
+
+DEFAULT_KIND = "regression"
+# The experiment files shipped with the lab: beside the package in a source checkout.
+BUNDLED_EXPERIMENTS = Path(__file__).resolve().parent.parent.parent / "experiments"
+
+
+def find_experiment(path: str | Path) -> Path:
+    """The experiment file ``path`` names: an existing file, else ``experiments/NAME.toml`` in the
+    working directory, else the lab's bundled ``experiments/NAME.toml``."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ConfigError(f"experiment file expected, got a directory: {path}")
+    if not path.suffix or path.suffix == ".toml":
+        stem = path.stem if path.suffix else path.name
+        for folder in (Path("experiments"), BUNDLED_EXPERIMENTS):
+            candidate = folder / f"{stem}.toml"
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"experiment file not found: {path}")
+
+
+def bundled_experiments() -> list[Path]:
+    """The experiment files shipped with the lab, sorted by name."""
+    return sorted(BUNDLED_EXPERIMENTS.glob("*.toml"))
+
+
+def merge_tables(base: dict, overlay: dict) -> dict:
+    """``base`` with ``overlay`` laid over it, nested tables merged key by key."""
+    out = dict(base)
+    for key, value in overlay.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge_tables(out[key], value) if both else value
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value read as TOML; a bare word stays a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(data: dict, text: str) -> None:
+    """Set ``data[a][b][c] = value`` for the override ``a.b.c=value`` (tables created as needed)."""
+    if "=" not in text or not text.split("=", 1)[0].strip():
+        raise ConfigError(f"invalid override {text!r}: expected key=value, e.g. train.steps=500")
+    key, value_text = (s.strip() for s in text.split("=", 1))
+    *parents, leaf = key.split(".")
+    target = data
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"invalid override {text!r}: {part} is not a table")
+    target[leaf] = parse_value(value_text)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot parse {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def read_experiment(path: str | Path, preset: str | None = None,
+                    overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The experiment file's top level after ``[presets.<preset>]`` (default: the file's
+    ``default_preset``, else ``quick``) and the ``--set`` overrides, with ``kind``, ``name``
+    (the file's stem unless given) and ``preset`` filled in. ``path`` may be a bare name."""
+    path = find_experiment(path)
+    data = read_toml(path)
+    presets = data.pop("presets", {})
+    check(isinstance(presets, dict) and all(isinstance(v, dict) for v in presets.values()),
+          "presets", presets, "tables [presets.NAME]")
+    data.pop("description", None)  # documentation only
+    default = data.pop("default_preset", "quick" if presets else "")
+    preset = default if preset is None else preset
+    if preset:
+        data = merge_tables(data, _preset_overlay(presets, preset, path))
+    data.setdefault("kind", DEFAULT_KIND)
+    data.setdefault("name", path.stem)
+    data["preset"] = preset
+    for text in overrides:
+        apply_override(data, text)
+    return data
+
+
+def _preset_overlay(presets: dict[str, dict], name: str, path: Path, seen: tuple[str, ...] = ()) -> dict:
+    """The overlay of preset ``name``; ``extends = "other"`` in a preset lays it over that one's."""
+    if name not in presets:
+        available = ", ".join(presets) if presets else "none (the file has no [presets] table)"
+        raise ConfigError(f"unknown preset {name!r} in {path}: available presets are {available}")
+    overlay = dict(presets[name])
+    base = overlay.pop("extends", None)
+    if base is None:
+        return overlay
+    if base in (*seen, name):
+        raise ConfigError(f"invalid presets.{name}.extends={base!r} in {path}: presets extend each other in a loop")
+    return merge_tables(_preset_overlay(presets, base, path, (*seen, name)), overlay)
+
+
+# ----------------------------------------------------------------------------- typed tables
+
+
+def coerce_field(name: str, value: Any, annotation: Any) -> Any:
+    """``value`` checked against a dataclass field's type, converted where lossless.
+
+    Floats must be finite; tuples accept lists or ``"a,b"`` strings."""
+    text = str(annotation)
+    if text.startswith("tuple"):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v] if value else []
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]  # --set seeds=3 means (3,)
+        check(isinstance(value, (list, tuple)), name, value, "a list")
+        item = text[text.index("[") + 1:].split(",")[0].strip(" ]") if "[" in text else "str"
+        convert = {"int": int, "float": float}.get(item, str)
+        try:
+            return tuple(convert(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"invalid {name}={value!r}: expected a list of {item}") from None
+    if annotation is bool or text == "bool":
+        check(isinstance(value, bool), name, value, "true or false")
+        return value
+    if annotation is int or text == "int":
+        check(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
+        return value
+    if annotation is float or text == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        check(ok and math.isfinite(value), name, value, "a finite number")
+        return float(value)
+    if annotation is str or text == "str":
+        check(isinstance(value, str), name, value, "a string")
+        return value
+    return value
+
+
+def build_dataclass(cls: type, raw: Any, section: str, extra_keys: tuple[str, ...] = ()) -> Any:
+    """``cls(**raw)`` with every value type-checked; unknown keys list the valid ones.
+
+    ``section`` prefixes field names in messages (``train`` -> ``train.lr``)."""
+    check(isinstance(raw, dict), section, raw, "a table of keys")
+    hints = get_type_hints(cls)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(valid))
+    if unknown:
+        also = "".join(f" (and {k!r})" for k in extra_keys)
+        raise ConfigError(f"unknown key {section}.{unknown[0]}: valid keys are {', '.join(valid)}{also}")
+    values = {k: coerce_field(f"{section}.{k}", v, hints[k]) for k, v in raw.items()}
+    return cls(**values)
+
+
+def coerce_value(defaults: dict[str, Any], key: str, value: Any, where: str) -> Any:
+    """``value`` converted like :func:`coerce_field` to the type of ``defaults[key]`` (for
+    free-form tables whose keys are known by their default values, e.g. a task's generator
+    parameters); ``where`` prefixes the key in messages."""
+    if key not in defaults:
+        raise ConfigError(f"unknown key {where}{key}: valid keys are {', '.join(defaults)}")
+    default = defaults[key]
+    if isinstance(default, tuple):
+        item = type(default[0]).__name__ if default else "str"
+        return coerce_field(f"{where}{key}", value, f"tuple[{item}, ...]")
+    if isinstance(default, (bool, int, float, str)):
+        return coerce_field(f"{where}{key}", value, type(default))
+    return value
+
+
+def expect_kind(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``data`` without its ``kind`` key, which must name ``kind`` (a read experiment file is
+    handed to the pipeline of its own kind only)."""
+    data = dict(data)
+    found = data.pop("kind", kind)
+    if found != kind:
+        raise ConfigError(f"invalid kind={found!r}: this pipeline reads kind = {kind!r} files")
+    return data

@@ -1,0 +1,138 @@
+"""Online and offline evaluation of bandit learners on shared held-out tasks.
+
+Every learner is run on the same tasks with the same pre-drawn reward table
+(``rewards [B, T, K]``, see :func:`icl_lab.tasks.bandits.reward_table`), so regret
+differences reflect the learners, not the noise. Online: cumulative pseudo-regret
+Σ_{s<=t} (μ* − μ_{a_s}), mean ± standard error over tasks. Offline: a logged dataset
+from a random policy, one arm recommended per task, simple regret μ* − μ_choice against
+dataset size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from icl_lab.baselines.bandits import OFFLINE_METHODS, BanditPolicy, arm_statistics, offline_choice
+from icl_lab.models.bandit_transformer import BanditTransformer
+from icl_lab.tasks.bandits import BanditTasks, mean_and_se, pseudo_regret
+from icl_lab.training.bandit_data import random_policy_actions, rollout
+
+
+class ModelPolicy(BanditPolicy):
+    """A trained BanditTransformer acting online; its own history is its context.
+
+    ``mode``: ``sample`` draws from the softmax (DPT's online rule), ``greedy`` takes the
+    argmax. With ``use_cache`` each step feeds one new transition token through a KV cache
+    (:meth:`BanditTransformer.step`); otherwise the whole history is re-read every step
+    (O(T²) tokens, the reference the tests compare the cache against).
+    """
+
+    def __init__(self, model: BanditTransformer, mode: str = "sample", name: str | None = None,
+                 use_cache: bool = True):
+        if mode not in ("sample", "greedy"):
+            raise ValueError(f"invalid mode={mode!r}: expected 'sample' or 'greedy'")
+        self.model, self.mode, self.use_cache = model, mode, use_cache
+        self.name = name or f"model_{mode}"
+
+    def _start(self) -> None:
+        b = self.tasks.n_tasks
+        self.model.eval()
+        self.device = next(self.model.parameters()).device
+        self.history_a = torch.zeros(b, 0, dtype=torch.long, device=self.device)
+        self.history_r = torch.zeros(b, 0, device=self.device)
+        feats = self.tasks.features
+        self.features = None if feats is None else torch.as_tensor(feats, dtype=torch.float32, device=self.device)
+        self.cache: list = []
+        if self.use_cache:
+            self.logits = self.model.step(self.model.start_tokens(b, self.features, self.device), self.cache)
+
+    @torch.no_grad()
+    def probabilities(self) -> np.ndarray:
+        """[B, K] the model's action distribution given the history so far."""
+        logits = self.logits if self.use_cache else self.model(self.history_a, self.history_r, self.features)[:, -1]
+        return logits.double().softmax(-1).cpu().numpy()
+
+    def act(self, t: int) -> np.ndarray:
+        probs = self.probabilities()
+        if self.mode == "greedy":
+            return probs.argmax(-1)
+        u = self.rng.random((probs.shape[0], 1))
+        return np.minimum((u > probs.cumsum(-1)).sum(-1), probs.shape[1] - 1)  # inverse CDF
+
+    def update(self, actions: np.ndarray, rewards: np.ndarray) -> None:
+        super().update(actions, rewards)
+        a = torch.as_tensor(actions, device=self.device)[:, None]
+        r = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)[:, None]
+        if self.use_cache:
+            if self.history_a.shape[1] < self.model.cfg.horizon:  # the context holds at most `horizon`
+                token = self.model.transition_tokens(a, r, self.features)
+                self.logits = self.model.step(token, self.cache)
+        self.history_a = torch.cat((self.history_a, a), 1)
+        self.history_r = torch.cat((self.history_r, r), 1)
+
+
+def summarize(values: np.ndarray) -> dict[str, Any]:
+    """{"mean": [T], "se": [T], "final_mean", "final_se"} of per-task curves [B, T]."""
+    mean, se = mean_and_se(values)
+    return {"mean": mean.tolist(), "se": se.tolist(), "final_mean": float(mean[-1]), "final_se": float(se[-1])}
+
+
+def online_regret(learners: dict[str, BanditPolicy], tasks: BanditTasks, rewards: np.ndarray,
+                  seed: int) -> dict[str, dict[str, Any]]:
+    """Cumulative pseudo-regret curves of every learner on the same tasks and reward table.
+
+    Learner i acts with its own generator ``default_rng([seed, i])`` (its exploration);
+    the rewards it sees come from the shared table."""
+    out = {}
+    for i, (name, policy) in enumerate(learners.items()):
+        actions = rollout(policy, tasks, rewards, np.random.default_rng([seed, i]))
+        out[name] = summarize(pseudo_regret(tasks, actions))
+    return out
+
+
+def offline_simple_regret(tasks: BanditTasks, rewards: np.ndarray, sizes: list[int], seed: int,
+                          model: BanditTransformer | None = None, *, c: float = 1.0, prior_mean: float = 0.5,
+                          prior_var: float = 1 / 12) -> dict[str, dict[str, Any]]:
+    """Simple regret against dataset size n of the offline choosers (and the model's
+    greedy arm after n transitions), on a random-policy dataset drawn from the same
+    Dirichlet policy as DPT's pretraining contexts."""
+    horizon = max(sizes)
+    if horizon > rewards.shape[1]:
+        raise ValueError(f"offline sizes up to {horizon} exceed the reward table's {rewards.shape[1]} steps")
+    actions = random_policy_actions(tasks.n_tasks, tasks.n_arms, horizon, np.random.default_rng(seed))
+    obs = np.take_along_axis(rewards[:, :horizon], actions[..., None], axis=2)[..., 0]  # [B, n]
+    noise = tasks.cfg.noise_std
+    choices: dict[str, list[np.ndarray]] = {m: [] for m in OFFLINE_METHODS}
+    for n in sizes:
+        counts, sums = arm_statistics(actions[:, :n], obs[:, :n], tasks.n_arms)
+        for m in OFFLINE_METHODS:
+            choices[m].append(offline_choice(m, counts, sums, c=c, prior_mean=prior_mean, prior_var=prior_var,
+                                             noise_std=noise))
+    if model is not None:
+        dev = next(model.parameters()).device
+        with torch.no_grad():
+            feats = None if tasks.features is None else torch.as_tensor(tasks.features, dtype=torch.float32, device=dev)
+            logits = model(torch.as_tensor(actions, device=dev), torch.as_tensor(obs, dtype=torch.float32, device=dev),
+                           feats).cpu()
+        choices["model_greedy"] = [logits[:, n].argmax(-1).numpy() for n in sizes]
+    out = {}
+    for name, picks in choices.items():
+        gaps = np.stack([tasks.best_mean - tasks.means[np.arange(tasks.n_tasks), p] for p in picks], 1)  # [B, S]
+        mean, se = mean_and_se(gaps)
+        out[name] = {"sizes": list(sizes), "mean": mean.tolist(), "se": se.tolist()}
+    return out
+
+
+@torch.no_grad()
+def imitation_accuracy(model: BanditTransformer, actions: np.ndarray, rewards: np.ndarray,
+                       features: np.ndarray | None = None) -> float:
+    """Fraction of prefixes where the model's argmax equals the logged next action
+    (AD: how closely the model tracks its source algorithm on the source's own histories)."""
+    dev = next(model.parameters()).device
+    feats = None if features is None else torch.as_tensor(features, dtype=torch.float32, device=dev)
+    logits = model(torch.as_tensor(actions[:, :-1], device=dev).long(),
+                   torch.as_tensor(rewards[:, :-1], device=dev).float(), feats)
+    return float((logits.argmax(-1).cpu().numpy() == actions).mean())

@@ -1,0 +1,69 @@
+"""Pipelines: one per experiment kind, all of one shape.
+
+``kind = "..."`` in an experiment file picks the pipeline. Each pipeline offers
+``load(path, preset, overrides) -> config`` (the config has ``name``, ``preset`` and
+``to_dict()``), ``run(config, run_dir, resume=, force=, progress=) -> results`` (writes
+config.json, status.json and results.json in ``run_dir``, plus whatever the kind draws) and
+``summary(results, config) -> lines`` for the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from icl_lab.core.config_files import DEFAULT_KIND, read_experiment
+from icl_lab.core.errors import check
+from icl_lab.pipelines import bandits, cot, length_generalization, lsa, regression
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    kind: str
+    load: Callable[..., Any]
+    run: Callable[..., dict]
+    summary: Callable[[dict, Any], list[str]]
+    description: str
+    seed_key: str = "train.seed"  # what `icl-lab sweep --seeds` sets
+
+
+def _table(fn: Callable[[Any], str], key: str) -> Callable[[dict, Any], list[str]]:
+    return lambda results, _cfg: fn(results[key]).splitlines()
+
+
+PIPELINES: dict[str, Pipeline] = {
+    "regression": Pipeline("regression", regression.load, regression.run,
+                           lambda results, cfg: regression.summary(results, cfg.task.d),
+                           "a sequence model vs classical learners on (x, y) prompts (regression, Boolean, Bayesian priors)"),
+    "bandits": Pipeline("bandits", bandits.load_config, bandits.run_bandits, _table(bandits.format_table, "settings"),
+                        "in-context bandits: DPT / AD vs UCB, Thompson sampling, LinUCB, the Bayes-optimal DP"),
+    "cot": Pipeline("cot", cot.load_config, cot.run_chain_of_thought, _table(cot.format_table, "table"),
+                    "chain of thought vs direct answers", seed_key="seeds"),
+    "length_generalization": Pipeline("length_generalization", length_generalization.load_config,
+                                      length_generalization.run_length_generalization,
+                                      _table(length_generalization.format_table, "table"),
+                                      "length generalization of algorithmic tasks vs their RASP-L verdicts",
+                                      seed_key="seeds"),
+    "lsa": Pipeline("lsa", lsa.load_lsa_config, lsa.run, lambda results, _cfg: lsa.summary(results),
+                    "linear self-attention vs its closed forms and the GD construction", seed_key="seed"),
+}
+
+
+def pipeline_of(path: str | Path) -> Pipeline:
+    """The pipeline named by the experiment file's ``kind``."""
+    kind = read_experiment(path, preset="").get("kind", DEFAULT_KIND)
+    check(kind in PIPELINES, "kind", kind, f"one of {sorted(PIPELINES)}")
+    return PIPELINES[kind]
+
+
+def load_experiment(path: str | Path, preset: str | None = None,
+                    overrides: list[str] | tuple[str, ...] = ()) -> tuple[Pipeline, Any]:
+    """The pipeline and the validated config of an experiment file (preset, then overrides)."""
+    pipeline = pipeline_of(path)
+    return pipeline, pipeline.load(path, preset, list(overrides))
+
+
+def default_run_dir(cfg: Any) -> Path:
+    """``runs/<name>-<preset>`` (``runs/<name>`` without a preset)."""
+    return Path("runs") / (f"{cfg.name}-{cfg.preset}" if cfg.preset else cfg.name)

@@ -1,0 +1,365 @@
+"""In-context bandit experiments (DPT, AD; Lee et al. 2023, arXiv:2306.14892; Lin et al. 2023, arXiv:2310.08566; Laskin et al. 2022, arXiv:2210.14215) and the Bayes-optimal DP.
+
+A config names several *settings* (e.g. ``dpt_gaussian``, ``dpt_linear``, ``ad_linucb``,
+``bernoulli_k2``). For each setting: write the pretraining data (``dpt``: random-policy
+contexts labelled with the optimal arm; ``ad``: learning histories of a source algorithm
+labelled with its next action; ``none``: no model), train a BanditTransformer, and run it
+online (sampling from its softmax, and greedily) next to the classical learners on the
+same held-out tasks and reward table; optionally offline simple regret (K-armed
+Gaussian) and the exact Bayes-optimal policy (Bernoulli, ``bayes_optimal``).
+
+Layout of an output directory::
+
+    <setting>/data/         chunked pretraining data + manifest.json
+    <setting>/run/          model run (config.json, metrics.jsonl, checkpoint.pt, status.json)
+    <setting>/results.json  regret curves, offline curves, timings
+    results.json            config and every setting's results
+    table.md                regret at the horizon, mean ± s.e., every learner
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from icl_lab.baselines.bandit_bayes_optimal import BayesOptimalBernoulli, n_states, solve
+from icl_lab.baselines.bandits import BanditPolicy, make_policy
+from icl_lab.core.config_files import expect_kind, read_experiment
+from icl_lab.core.runs import RunDir, RunError, atomic_write_bytes, atomic_write_json, log_line
+from icl_lab.evaluation.bandits import ModelPolicy, imitation_accuracy, offline_simple_regret, online_regret
+from icl_lab.models.bandit_transformer import BanditModelConfig
+from icl_lab.tasks.bandits import BanditEnvConfig, reward_table, sample_tasks
+from icl_lab.training.bandit_data import ChunkedDataset, DataSpec, make_chunk, write_dataset
+from icl_lab.training.bandits import train_bandit_model
+from icl_lab.training.config import TrainConfig
+
+METHODS = ("dpt", "ad", "none")
+
+KIND = "bandits"  # experiment files with kind = "bandits" run here
+
+
+@dataclass(frozen=True)
+class SettingConfig:
+    """One bandit setting: environment, pretraining recipe and the learners compared."""
+
+    env: BanditEnvConfig = field(default_factory=BanditEnvConfig)
+    method: str = "dpt"  # dpt | ad | none (classical learners only)
+    source: str = "linucb:1,2"  # ad: the imitated algorithm (make_policy name)
+    n_train_tasks: int = 10_000
+    chunk_size: int = 2_000
+    steps: int = 0  # training steps; 0 = train.steps
+    learners: tuple[str, ...] = ("uniform", "greedy", "thompson", "ucb:1")
+    offline_sizes: tuple[int, ...] = ()  # offline simple regret at these dataset sizes
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"invalid method={self.method!r}: expected one of {', '.join(METHODS)}")
+        for name in self.learners:
+            if name != "bayes_optimal":
+                make_policy(name)  # raises a one-line ValueError for unknown names
+        if "bayes_optimal" in self.learners and self.env.kind != "bernoulli":
+            raise ValueError("learner bayes_optimal needs env.kind='bernoulli'")
+        if self.offline_sizes and (self.env.kind == "linear" or max(self.offline_sizes) > self.env.horizon
+                                   or min(self.offline_sizes) < 0):
+            raise ValueError(f"invalid offline_sizes={self.offline_sizes}: K-armed bandits only, "
+                             f"sizes in 0..horizon={self.env.horizon}")
+        if self.n_train_tasks < 1 or self.chunk_size < 1 or self.steps < 0:
+            raise ValueError("invalid n_train_tasks / chunk_size (>= 1) or steps (>= 0)")
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    n_embd: int = 64
+    n_layer: int = 3
+    n_head: int = 2
+
+
+@dataclass(frozen=True)
+class BanditExperimentConfig:
+    """The bandit suite (see experiments/bandits.toml)."""
+
+    name: str = "bandits"
+    preset: str = ""
+    run: tuple[str, ...] = ("dpt_gaussian",)  # settings to run, in order
+    n_eval_tasks: int = 1000
+    eval_seed: int = 777
+    data_seed: int = 0
+    cpu_threads: int = 1  # small models: extra threads only spin on shared cores
+    model: ModelSize = field(default_factory=ModelSize)
+    train: TrainConfig = field(default_factory=TrainConfig.for_tokens)
+    settings: dict[str, SettingConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [s for s in self.run if s not in self.settings]
+        if missing or not self.run:
+            raise ValueError(f"invalid run={list(self.run)}: settings are {', '.join(self.settings) or 'none'}")
+        if self.n_eval_tasks < 2:
+            raise ValueError(f"invalid n_eval_tasks={self.n_eval_tasks}: expected >= 2 (standard errors)")
+        BanditModelConfig(2, 1, **dataclasses.asdict(self.model))  # the model's own size checks
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+# ----------------------------------------------------------------------------- config files
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def build(cls: type, raw: Any, where: str = "") -> Any:
+    """A frozen dataclass from plain data; unknown keys and wrong types are one-line errors."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"invalid {where.rstrip('.') or 'config'}={raw!r}: expected a table of keys")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ValueError(f"unknown key {where}{key}: valid keys are {', '.join(known)}")
+        default = _default(known[key])
+        if dataclasses.is_dataclass(default):
+            kwargs[key] = build(type(default), value, f"{where}{key}.")
+        elif key == "settings":
+            if not isinstance(value, dict):
+                raise ValueError(f"invalid {where}settings: expected tables [settings.NAME]")
+            kwargs[key] = {n: build(SettingConfig, v, f"settings.{n}.") for n, v in value.items()}
+        elif isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
+            kind = type(default[0]) if default else (int if key.endswith("sizes") else str)
+            try:
+                kwargs[key] = tuple(kind(v) for v in items if v != "")
+            except (TypeError, ValueError):
+                raise ValueError(f"invalid {where}{key}={value!r}: expected a list of {kind.__name__}") from None
+        else:
+            ok = isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))
+            if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
+                raise ValueError(f"invalid {where}{key}={value!r}: expected {type(default).__name__}")
+            kwargs[key] = type(default)(value)
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> BanditExperimentConfig:
+    """Read the TOML, apply ``[presets.<preset>]`` then ``--set key=value`` overrides
+    (``train.steps=500``, ``settings.dpt_gaussian.env.horizon=20``, ``run=dpt_gaussian``)."""
+    return build(BanditExperimentConfig, expect_kind(read_experiment(path, preset, overrides), KIND))
+
+
+# ----------------------------------------------------------------------------- one setting
+
+
+def make_learners(setting: SettingConfig) -> dict[str, BanditPolicy]:
+    """The classical learners of a setting, with the environment's noise and prior.
+
+    Gaussian TS uses ``env.gaussian_prior``: exact for normal means, moment-matched to
+    U[low, high] for uniform means (DPT's choice)."""
+    env = setting.env
+    prior_mean, prior_var = env.gaussian_prior
+    learners: dict[str, BanditPolicy] = {}
+    for name in setting.learners:
+        if name == "bayes_optimal":
+            learners[name] = BayesOptimalBernoulli(solve(env.n_arms, env.horizon, (env.beta_a, env.beta_b)))
+        else:
+            learners[name] = make_policy(name, noise_std=env.noise_std, prior_mean=prior_mean,
+                                         prior_var=prior_var, theta_std=env.prior_theta_std)
+    return learners
+
+
+def _model(cfg: BanditExperimentConfig, setting: SettingConfig, out: Path, *, resume: bool,
+           force: bool, log: Callable[[str], None]) -> tuple[Any, ChunkedDataset, float, float]:
+    """Write (or reuse) the pretraining data and train (or reuse) the model of a setting."""
+    env = setting.env
+    log(f"{out.name}: {setting.n_train_tasks} {setting.method} pretraining tasks -> {out / 'data'}")
+    spec = DataSpec(env, setting.method, setting.source, setting.n_train_tasks, setting.chunk_size, cfg.data_seed)
+    t0 = time.perf_counter()
+    dataset = ChunkedDataset(write_dataset(spec, out / "data"))
+    data_s = time.perf_counter() - t0
+    model_cfg = BanditModelConfig(env.n_arms, env.horizon, env.feature_dim,
+                                  env.kind == "linear" and not env.fixed_arms, **dataclasses.asdict(cfg.model))
+    train_cfg = dataclasses.replace(cfg.train, steps=setting.steps or cfg.train.steps)
+    log(f"{out.name}: training {train_cfg.steps} steps in {out / 'run'}")
+    t0 = time.perf_counter()
+    model = train_bandit_model(model_cfg, train_cfg, dataset, out / "run", resume=resume, force=force,
+                               progress=None)  # a progress bar on a terminal only
+    return model, dataset, data_s, time.perf_counter() - t0
+
+
+def run_setting(cfg: BanditExperimentConfig, name: str, out_dir: str | Path, *, resume: bool = False,
+                force: bool = False, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    """Data, training and evaluation of one setting; writes ``<out_dir>/<name>/results.json``."""
+    setting = cfg.settings[name]
+    env = setting.env
+    out = Path(out_dir) / name
+    record = {"setting": json.loads(json.dumps(dataclasses.asdict(setting))), "model": dataclasses.asdict(cfg.model),
+              "train": cfg.train.to_dict(), "eval": [cfg.n_eval_tasks, cfg.eval_seed, cfg.data_seed]}
+    results_path = out / "results.json"
+    if results_path.is_file() and not force:
+        cached = json.loads(results_path.read_text())
+        if resume and cached.get("record") == record:
+            return cached
+        if not resume:
+            raise RunError(f"{out} already holds results; pass --resume to reuse them or --force to "
+                           "overwrite them, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    tasks = sample_tasks(env, cfg.n_eval_tasks, np.random.default_rng([cfg.eval_seed, 0]))
+    rewards = reward_table(tasks, env.horizon, np.random.default_rng([cfg.eval_seed, 1]))
+    learners = make_learners(setting)
+    extra: dict[str, Any] = {}
+    if "bayes_optimal" in learners:
+        sol = learners["bayes_optimal"].solution
+        extra["bayes_optimal"] = {"states": n_states(env.n_arms, env.horizon), "solve_s": round(sol.solve_s, 3),
+                                  "exact_bayes_regret": sol.bayes_regret()}
+    model = None
+    if setting.method != "none":
+        model, dataset, timings["data_s"], timings["train_s"] = _model(cfg, setting, out, resume=resume,
+                                                                       force=force, log=log)
+        learners = {setting.method: ModelPolicy(model, "sample"),
+                    f"{setting.method}_greedy": ModelPolicy(model, "greedy"), **learners}
+        if setting.method == "ad":
+            held_out = make_chunk(dataclasses.replace(dataset.spec, seed=cfg.eval_seed), 0, min(cfg.n_eval_tasks, 500))
+            extra["imitation_accuracy"] = imitation_accuracy(model, held_out["actions"], held_out["rewards"],
+                                                             held_out.get("features"))
+    t0 = time.perf_counter()
+    online = online_regret(learners, tasks, rewards, cfg.eval_seed)
+    timings["online_eval_s"] = time.perf_counter() - t0
+    offline = {}
+    if setting.offline_sizes:
+        prior_mean, prior_var = env.gaussian_prior
+        offline = offline_simple_regret(tasks, rewards, list(setting.offline_sizes), cfg.eval_seed + 1, model,
+                                        prior_mean=prior_mean, prior_var=prior_var)
+    result = {"record": record, "env": dataclasses.asdict(env), "method": setting.method,
+              "n_eval_tasks": cfg.n_eval_tasks, "online": online, "offline": offline, **extra,
+              "timings_s": {k: round(v, 2) for k, v in timings.items()}}
+    if model is not None:
+        result["n_parameters"] = model.num_parameters()
+    atomic_write_json(results_path, result)
+    log(f"{name}: " + ", ".join(f"{k} {v['final_mean']:.2f}±{v['final_se']:.2f}" for k, v in online.items())
+        + f" ({', '.join(f'{k} {v:.0f}s' for k, v in timings.items())})")
+    return result
+
+
+# ----------------------------------------------------------------------------- the suite
+
+
+def format_table(results: dict[str, dict[str, Any]]) -> str:
+    """Markdown: regret at the horizon, mean ± s.e. over held-out tasks, per setting and learner."""
+    lines = ["| setting | horizon | learner | regret at horizon (mean ± s.e.) |", "|---|---|---|---|"]
+    for name, res in results.items():
+        for learner, s in sorted(res["online"].items(), key=lambda kv: kv[1]["final_mean"]):
+            lines.append(f"| {name} | {res['env']['horizon']} | {learner} | "
+                         f"{s['final_mean']:.2f} ± {s['final_se']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_bandits(cfg: BanditExperimentConfig, out_dir: str | Path, *, resume: bool = False, force: bool = False,
+                log: Callable[[str], None] | None = log_line) -> dict[str, Any]:
+    """Run every setting in ``cfg.run``; write results.json and table.md."""
+    out_dir = Path(out_dir)
+    run = RunDir(out_dir)
+    run.prepare(cfg.to_dict(), resume=resume, force=force)  # the experiment's own run directory
+    force = False  # cells live inside it: a forced start already removed them
+    run.set_status("running")
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
+    t0 = time.perf_counter()
+    settings = {name: run_setting(cfg, name, out_dir, resume=resume, force=force, log=log or (lambda s: None))
+                for name in cfg.run}
+    results = {"config": cfg.to_dict(), "settings": settings, "wall_s": round(time.perf_counter() - t0, 1)}
+    atomic_write_json(out_dir / "results.json", results)
+    atomic_write_bytes(out_dir / "table.md", format_table(settings).encode())
+    run.set_status("finished")
+    return results
+
+
+# ----------------------------------------------------------------------------- plots
+
+PRETTY = {"dpt": "DPT (sample)", "dpt_greedy": "DPT (greedy)", "ad": "AD (sample)", "ad_greedy": "AD (greedy)",
+          "thompson": "Thompson (Gaussian)", "beta_ts": "Thompson (Beta)", "bayes_optimal": "Bayes-optimal (DP)",
+          "empirical_mean": "empirical mean", "lcb": "LCB", "posterior_mean": "posterior mean",
+          "model_greedy": "DPT (greedy)", "lin_ts": "linear Thompson"}
+
+
+def pretty(name: str) -> str:
+    """A legend label for a learner name such as ``ucb:0.5`` or ``linucb:1,2``."""
+    kind, _, arg = name.partition(":")
+    args = arg.split(",")
+    labels = {"ucb": lambda: f"UCB c/√n (c={args[0]})", "ucb1": lambda: f"UCB1 c√(ln t/n) (c={args[0]})",
+              "eps_greedy": lambda: f"ε-greedy (ε={args[0]})",
+              "linucb": lambda: f"LinUCB (λ={args[0]}, α={args[-1]})"}
+    return labels[kind]() if arg and kind in labels else PRETTY.get(name, name)
+
+
+def plot_online(result: dict[str, Any], ax, title: str = "") -> None:
+    """Cumulative regret ± s.e. against t; models and the DP solid, classical learners dashed.
+    Legend entries end with the regret at the horizon (mean ± s.e.)."""
+    import seaborn as sns
+
+    names = list(result["online"])
+    classical = [n for n in names if not n.startswith(("dpt", "ad", "bayes_optimal"))]
+    palette = dict(zip(classical, sns.color_palette("colorblind", n_colors=max(3, len(classical)))))
+    for name in names:
+        s = result["online"][name]
+        mean, se = np.array(s["mean"]), np.array(s["se"])
+        t = np.arange(1, len(mean) + 1)
+        is_model = name not in palette
+        color = ("black" if name in ("dpt", "ad", "bayes_optimal") else "0.55") if is_model else palette[name]
+        ax.plot(t, mean, color=color, lw=2.2 if is_model else 1.4, ls="-" if is_model else "--",
+                label=f"{pretty(name)}: {mean[-1]:.2f}±{se[-1]:.2f}")
+        ax.fill_between(t, mean - se, mean + se, color=color, alpha=0.15, lw=0)
+    if "bayes_optimal" in result:
+        ax.axhline(result["bayes_optimal"]["exact_bayes_regret"], color="grey", lw=0.8, ls=":",
+                   label="DP exact Bayes regret at H")
+    ax.set(xlabel="step t", ylabel="cumulative pseudo-regret", title=title)
+    ax.legend(frameon=False, fontsize=7)
+
+
+def plot_offline(result: dict[str, Any], ax, title: str = "") -> None:
+    """Simple regret ± s.e. against the size of the offline dataset."""
+    for name, s in result["offline"].items():
+        mean, se = np.array(s["mean"]), np.array(s["se"])
+        is_model = name == "model_greedy"
+        ax.errorbar(s["sizes"], mean, yerr=se, marker="o", ms=3, capsize=2, label=pretty(name),
+                    color="black" if is_model else None, lw=2.2 if is_model else 1.2)
+    ax.set(xlabel="offline dataset size n", ylabel="simple regret μ* − μ_choice", title=title)
+    ax.legend(frameon=False, fontsize=7)
+
+
+# ----------------------------------------------------------------------------- figure scripts
+
+EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "bandits.toml"
+
+
+def smoke_overrides(setting: str, horizon: int = 8) -> list[str]:
+    """The quick preset shrunk to seconds (tests): short horizon, tiny model and data."""
+    pre = f"settings.{setting}"
+    return [f"run={setting}", "n_eval_tasks=40", f"{pre}.steps=15", "train.batch_size=16", "train.log_every=5",
+            "model.n_embd=16", "model.n_layer=1", "model.n_head=2", f"{pre}.env.horizon={horizon}",
+            f"{pre}.n_train_tasks=64", f"{pre}.chunk_size=32"]
+
+
+def figure_results(setting: str, preset: str, out_dir: str | Path, extra: list[str] = ()) -> dict[str, Any]:
+    """Run (or reuse) one setting for a figure script.
+
+    Results live in ``<out_dir>/../runs/bandits-<preset>/<setting>``, shared by the four
+    bandit figures and by ``icl-lab run bandits --out figs_out/runs/bandits-<preset>``, so a
+    finished CLI run is reused, not retrained. ``preset``: quick | paper | smoke (the quick
+    preset shrunk to seconds, for tests)."""
+    if preset not in ("quick", "paper", "smoke"):
+        raise ValueError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
+    overrides = [f"run={setting}"]
+    if preset == "smoke":
+        overrides += smoke_overrides(setting)
+        if load_config(EXPERIMENT, "quick", [f"run={setting}"]).settings[setting].offline_sizes:
+            overrides.append(f"settings.{setting}.offline_sizes=[0, 2, 8]")
+    cfg = load_config(EXPERIMENT, "quick" if preset == "smoke" else preset, overrides + list(extra))
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
+    return run_setting(cfg, setting, Path(out_dir).parent / "runs" / f"bandits-{preset}", resume=True)

@@ -1,0 +1,314 @@
+"""Length-generalization experiments: train on sizes <= L, test exact match up to 3L.
+
+For every task and seed: train a :class:`~icl_lab.models.token_lm.TokenLM` on sizes
+``1..L`` (every position trained through random offsets), decode greedily at sizes
+``f * L`` for ``f`` in ``test_factors`` and record exact match and the "did not stop"
+rate (no EOS within the answer's length + ``gen_slack`` tokens). The table puts each
+task's RASP-L verdict next to the measured generalization (Zhou et al. 2024), and task
+hinting (Awasthi & Gupta) is the same experiment with tasks ``sort_unique`` and
+``sort_unique+successor`` tested at 5L.
+
+Layout of an output directory::
+
+    <task>/seed<k>/   a token run (config.json, metrics.jsonl, checkpoint.pt) + results.json
+    results.json      config, per-task verdicts, per-seed and mean curves, wall times
+    table.md / table.csv
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from icl_lab.core.config_files import coerce_value, expect_kind, read_experiment
+from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
+from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
+from icl_lab.tasks.algorithmic import EOS, PAD, TASKS, AlgorithmicTask, make_task, training_batch
+from icl_lab.training.config import TrainConfig
+from icl_lab.training.tokens import train_tokens
+
+# Keys a per-task override may change (e.g. count trained to 60 in the paper preset).
+OVERRIDE_KEYS = ("train_length", "test_factors", "table_factors", "n_embd", "n_layer", "n_head",
+                 "steps", "batch_size", "lr", "warmup_steps")
+
+KIND = "length_generalization"  # experiment files with kind = "length_generalization" run here
+
+
+@dataclass(frozen=True)
+class LengthGenConfig:
+    """One length-generalization experiment (see experiments/length_generalization.toml)."""
+
+    name: str = "length_generalization"
+    preset: str = ""
+    tasks: tuple[str, ...] = ("count", "parity")
+    seeds: tuple[int, ...] = (0,)
+    train_length: int = 10
+    test_factors: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+    table_factors: tuple[float, ...] = (1.0, 2.0, 3.0)
+    n_embd: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    n_eval: int = 200  # examples per test size and seed
+    eval_seed: int = 12345
+    eval_batch_size: int = 200
+    gen_slack: int = 4  # tokens beyond the answer's length before "did not stop"
+    cpu_threads: int = 1  # tiny models: extra intra-op threads only spin on shared cores
+    train: TrainConfig = field(default_factory=TrainConfig.for_tokens)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for task in self.tasks:
+            if task not in TASKS:
+                raise ValueError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASKS)}")
+        for task, over in self.overrides.items():
+            bad = sorted(set(over) - set(OVERRIDE_KEYS))
+            if task not in TASKS or bad:
+                raise ValueError(f"invalid overrides.{task}{'.' + bad[0] if bad else ''}: tasks are "
+                                 f"{', '.join(TASKS)}; keys are {', '.join(OVERRIDE_KEYS)}")
+        if not self.tasks or not self.seeds:
+            raise ValueError("invalid config: tasks and seeds must not be empty")
+        if self.n_eval < 1 or self.gen_slack < 1:
+            raise ValueError("invalid config: n_eval and gen_slack must be >= 1")
+        for task in self.tasks:
+            s = self.for_task(task)
+            if s["train_length"] < 1:
+                raise ValueError(f"invalid train_length={s['train_length']} for {task}: expected >= 1")
+            if (min(s["test_factors"]) <= 0 or 1.0 not in s["table_factors"]
+                    or not set(s["table_factors"]) <= set(s["test_factors"])):
+                raise ValueError(f"invalid test_factors={s['test_factors']} / table_factors="
+                                 f"{s['table_factors']} for {task}: factors > 0, table factors "
+                                 "among the test factors and including 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def for_task(self, task: str) -> dict[str, Any]:
+        """The settings of one task: the defaults with its override applied."""
+        base = {k: getattr(self, k) for k in OVERRIDE_KEYS if hasattr(self, k)}
+        base.update({k: getattr(self.train, k) for k in ("steps", "batch_size", "lr", "warmup_steps")})
+        base.update(self.overrides.get(task, {}))
+        base["test_factors"] = tuple(float(f) for f in base["test_factors"])
+        base["table_factors"] = tuple(float(f) for f in base["table_factors"])
+        return base
+
+
+# ----------------------------------------------------------------------------- config files
+
+
+def build_config(raw: dict[str, Any]) -> LengthGenConfig:
+    """Validated config from plain data (the TOML file's top level after presets)."""
+    raw = dict(raw)
+    train_raw = raw.pop("train", {})
+    top = {f.name: f.default if f.default is not dataclasses.MISSING else None
+           for f in fields(LengthGenConfig) if f.name not in ("train", "overrides")}
+    kwargs = {k: coerce_value(top, k, v, "") for k, v in raw.items() if k != "overrides"}
+    tdefaults = TrainConfig.for_tokens().to_dict()
+    train = TrainConfig.for_tokens(**{k: coerce_value(tdefaults, k, v, "train.") for k, v in train_raw.items()})
+    odefaults = {**{k: top[k] for k in OVERRIDE_KEYS if k in top}, **tdefaults}
+    overrides = {}
+    for task, over in dict(raw.get("overrides", {})).items():
+        if not isinstance(over, dict):
+            raise ValueError(f"invalid overrides.{task}={over!r}: expected a table of keys")
+        known = {k: odefaults[k] for k in OVERRIDE_KEYS}
+        overrides[task] = {k: coerce_value(known, k, v, f"overrides.{task}.") for k, v in over.items()}
+    return LengthGenConfig(**kwargs, train=train, overrides=overrides)
+
+
+def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> LengthGenConfig:
+    """Read an experiment TOML, apply ``[presets.<preset>]`` then ``--set key=value``
+    overrides (``train.steps=500``, ``tasks=count,parity``, ``overrides.count.train_length=20``)."""
+    return build_config(expect_kind(read_experiment(path, preset, overrides), KIND))
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def eval_sizes(train_length: int, factors: tuple[float, ...]) -> list[int]:
+    return sorted({max(1, round(f * train_length)) for f in factors})
+
+
+@torch.no_grad()
+def evaluate_sizes(model: TokenLM, task: AlgorithmicTask, sizes: list[int], n_examples: int,
+                   seed: int, batch_size: int, gen_slack: int) -> dict[int, dict[str, float]]:
+    """Exact match and did-not-stop rate of greedy decoding at each size (positions from 0)."""
+    out = {}
+    for n in sizes:
+        rng = np.random.default_rng([seed, n])
+        examples = [task.sample(n, rng) for _ in range(n_examples)]
+        exact = no_stop = 0
+        for i in range(0, n_examples, batch_size):
+            chunk = examples[i: i + batch_size]
+            room = model.cfg.context_len - max(len(p) for p, _ in chunk) + 1
+            budget = min(max(len(a) for _, a in chunk) + gen_slack, room)
+            outs = generate(model, [p for p, _ in chunk], budget, EOS, pad_token=PAD)
+            exact += sum(o == a for o, (_, a) in zip(outs, chunk))
+            no_stop += sum(EOS not in o for o in outs)
+        out[n] = {"exact_match": exact / n_examples, "did_not_stop": no_stop / n_examples}
+    return out
+
+
+def classify(em_train: float, em_far: float, chance: float = 0.0) -> str:
+    """Measured behaviour from exact match at L and at the largest table length; ``chance``
+    is the exact match of guessing (parity: 1/2)."""
+    if em_train < (1 + chance) / 2:
+        return "not learned"
+    if em_far >= 0.8 * em_train:
+        return "generalizes"
+    return "fails" if em_far <= chance + 0.1 else "partial"
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def run_task_seed(cfg: LengthGenConfig, task_name: str, seed: int, out_dir: Path, *,
+                  resume: bool, force: bool, progress: bool | None) -> dict[str, Any]:
+    """Train (or reuse) one model and evaluate it; returns its per-size results."""
+    s = cfg.for_task(task_name)
+    max_size = math.ceil(max(s["test_factors"]) * s["train_length"])
+    task = make_task(task_name, max_size)
+    context_len = task.sequence_length(max_size) + cfg.gen_slack
+    model_cfg = TokenLMConfig(task.vocab_size, context_len, s["n_embd"], s["n_layer"], s["n_head"])
+    train_cfg = dataclasses.replace(cfg.train, seed=seed, steps=s["steps"], batch_size=s["batch_size"],
+                                    lr=s["lr"], warmup_steps=s["warmup_steps"])
+    run = RunDir(out_dir / task_name / f"seed{seed}")
+    record = {"task": task_name, "max_size": max_size, "train_length": s["train_length"],
+              "test_factors": list(s["test_factors"]), "eval": [cfg.n_eval, cfg.eval_seed, cfg.gen_slack]}
+    full_record = json.loads(json.dumps({"model": model_cfg.to_dict(), "train": train_cfg.to_dict(),
+                                         **record}))  # what train_tokens stores as config.json
+    if resume and run.results_path.is_file() and run.status().get("state") == "finished":
+        cached = json.loads(run.results_path.read_text())
+        if cached.get("record") == full_record:
+            return cached
+    t0 = time.perf_counter()
+    batch_fn: Callable = lambda rng: training_batch(task, train_cfg.batch_size, s["train_length"],  # noqa: E731
+                                                    context_len, rng)
+    model = train_tokens(model_cfg, train_cfg, batch_fn, run.path, record=record, resume=resume,
+                         force=force, progress=progress)
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sizes = eval_sizes(s["train_length"], s["test_factors"])
+    curves = evaluate_sizes(model, task, sizes, cfg.n_eval, cfg.eval_seed, cfg.eval_batch_size,
+                            cfg.gen_slack)
+    result = {"record": full_record, "sizes": sizes, "curves": {str(n): v for n, v in curves.items()},
+              "train_s": round(train_s, 1), "eval_s": round(time.perf_counter() - t0, 1),
+              "n_parameters": model.num_parameters()}
+    atomic_write_json(run.results_path, result)
+    run.set_status("finished", step=train_cfg.steps)
+    return result
+
+
+def summarize_task(cfg: LengthGenConfig, task_name: str, per_seed: list[dict]) -> dict[str, Any]:
+    """Mean curves over seeds, the RASP-L verdict and the table row."""
+    s = cfg.for_task(task_name)
+    task = TASKS[task_name]
+    verdict = make_task(task_name, s["train_length"]).rasp_verdict()
+    sizes = per_seed[0]["sizes"]
+    mean = {m: [float(np.mean([r["curves"][str(n)][m] for r in per_seed])) for n in sizes]
+            for m in ("exact_match", "did_not_stop")}
+    at = {f: sizes.index(max(1, round(f * s["train_length"]))) for f in s["table_factors"]}
+    far = max(s["table_factors"])
+    row = {"task": task_name, "rasp_l": verdict.rasp_l, "paper": "generalizes" if task.paper_generalizes
+           else "fails", "L": s["train_length"]}
+    for f, i in at.items():
+        row[_column("EM", f)] = mean["exact_match"][i]
+    row[_column("DNS", far)] = mean["did_not_stop"][at[far]]
+    row["measured"] = classify(mean["exact_match"][at[1.0] if 1.0 in at else 0],
+                               mean["exact_match"][at[far]], task.chance)
+    row["train_s"] = round(sum(r["train_s"] for r in per_seed), 1)
+    row["eval_s"] = round(sum(r["eval_s"] for r in per_seed), 1)
+    return {"verdict": dataclasses.asdict(verdict), "description": task.description,
+            "train_length": s["train_length"], "sizes": sizes, "mean": mean,
+            "per_seed": {str(seed): r for seed, r in zip(cfg.seeds, per_seed)}, "row": row}
+
+
+def _column(metric: str, factor: float) -> str:
+    return f"{metric}@{'' if factor == 1 else f'{factor:g}'}L"
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of the rows (numbers as percentages)."""
+    cols = list(rows[0])
+    fmt = lambda k, v: (f"{100 * v:.1f}" if k.startswith(("EM@", "DNS@")) else  # noqa: E731
+                        ("yes" if v else "no") if k == "rasp_l" else str(v))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(k, r.get(k, "")) for k in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resume: bool = False,
+                              force: bool = False, progress: bool | None = None,
+                              log: Callable[[str], None] | None = log_line) -> dict[str, Any]:
+    """Train and evaluate every task and seed; write results.json and the table."""
+    out_dir = Path(out_dir)
+    run = RunDir(out_dir)
+    run.prepare(cfg.to_dict(), resume=resume, force=force)  # the experiment's own run directory
+    force = False  # cells live inside it: a forced start already removed them
+    run.set_status("running")
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
+    t0 = time.perf_counter()
+    tasks = {}
+    for task_name in cfg.tasks:
+        per_seed = []
+        for seed in cfg.seeds:
+            per_seed.append(run_task_seed(cfg, task_name, seed, out_dir, resume=resume, force=force,
+                                          progress=progress))
+            if log:
+                curve = per_seed[-1]["curves"]
+                log(f"{task_name} seed {seed}: exact match " + ", ".join(
+                    f"n={n}: {curve[str(n)]['exact_match']:.2f}" for n in per_seed[-1]["sizes"])
+                    + f" (train {per_seed[-1]['train_s']:.0f}s, eval {per_seed[-1]['eval_s']:.0f}s)")
+        tasks[task_name] = summarize_task(cfg, task_name, per_seed)
+    rows = [t["row"] for t in tasks.values()]
+    results = {"config": cfg.to_dict(), "tasks": tasks, "table": rows,
+               "wall_s": round(time.perf_counter() - t0, 1)}
+    atomic_write_json(out_dir / "results.json", results)
+    table = format_table(rows)
+    atomic_write_bytes(out_dir / "table.md", table.encode())
+    csv = ",".join(rows[0]) + "\n" + "".join(",".join(str(v) for v in r.values()) + "\n" for r in rows)
+    atomic_write_bytes(out_dir / "table.csv", csv.encode())
+    run.set_status("finished")
+    return results
+
+
+def plot_length_generalization(results: dict[str, Any], out_base: str | Path,
+                               title: str = "Length generalization") -> list[Path]:
+    """Exact match (left) and did-not-stop rate (right) against test size / L; the
+    training range is shaded. Solid lines: RASP-L tasks; dashed: not RASP-L."""
+    import matplotlib.pyplot as plt
+
+    from icl_lab.figures.plotting import save_figure
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    for name, t in results["tasks"].items():
+        x = [n / t["train_length"] for n in t["sizes"]]
+        style = "-" if t["verdict"]["rasp_l"] else "--"
+        label = f"{name} ({'RASP-L' if t['verdict']['rasp_l'] else 'not RASP-L'}, L={t['train_length']})"
+        line, = axes[0].plot(x, t["mean"]["exact_match"], style, marker="o", label=label)
+        axes[1].plot(x, t["mean"]["did_not_stop"], style, marker="o", color=line.get_color())
+        for seed_result in t["per_seed"].values():  # thin lines: individual seeds
+            axes[0].plot(x, [seed_result["curves"][str(n)]["exact_match"] for n in t["sizes"]],
+                         style, color=line.get_color(), alpha=0.25, lw=0.8)
+    left = min(min(n / t["train_length"] for n in t["sizes"]) for t in results["tasks"].values())
+    for ax, ylabel in zip(axes, ("exact match", "did not stop (no EOS)")):
+        ax.axvspan(0, 1, color="0.92", zorder=0)  # sizes seen in training
+        ax.axvline(1, color="0.4", ls=":", lw=1)
+        ax.set_xlim(left=min(left, 1.0) - 0.1)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("test size / training length L")
+        ax.set_ylabel(ylabel)
+    axes[0].text(1.0, 0.02, " L (longest training size)", color="0.4", fontsize=8)
+    axes[0].legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 0.08))
+    fig.suptitle(title)
+    fig.tight_layout()
+    written = save_figure(fig, out_base)
+    plt.close(fig)
+    return written

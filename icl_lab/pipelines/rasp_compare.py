@@ -1,0 +1,418 @@
+"""A compiled RASP model next to a trained one: ``count``, at and beyond the training length.
+
+The ``count`` task of :mod:`icl_lab.tasks.algorithmic` (``BOS s e SEP -> s s+1 ... e EOS``)
+uses the library program ``count`` in its own token format: the task's sequence without
+BOS, its tokens mapped to RASP values by ``task.encode``, is the program's input, and the
+program's output at each position is the next token. So no adapter is needed beyond
+``encode`` / ``decode``, and the compiled model's positions line up with the trained
+model's (both have BOS at position 0). (``mode`` would need one: its library program
+outputs a running mode, and the task reads only the value before ``SEP``.)
+
+:func:`compare_count`
+
+1. trains a :class:`~icl_lab.models.token_lm.TokenLM` on sizes ``1..L`` with the
+   length-generalization experiment's own driver and settings (preset ``quick``: L = 10,
+   2 layers x 4 heads, 1000 steps; ``smoke``: 30 steps), or loads the model of a finished
+   run (``<experiment out>/count/seed<k>``);
+2. compiles ``LIBRARY["count"]`` (causal) for the task's vocabulary and lengths up to the
+   largest test size;
+3. runs both teacher-forced on the same examples at sizes ``f * L`` and records, per answer
+   position, whether the trained model's next-token prediction equals the compiled model's
+   output and the reference answer (and the compiled output vs the reference). A row's
+   ``*_exact`` is the fraction of examples with every answer position right, which equals
+   greedy-decoding exact match (the experiment's metric): greedy decoding reproduces the
+   answer iff every teacher-forced prediction is right;
+4. compares attention: for every compiled head and every trained head, the overlap
+   ``sum_k min(p_k, q_k)`` (1 - total variation) of their rows at the answer-predicting
+   queries (``SEP`` onward; and at the ``SEP`` query alone, the only one where the
+   compiled MLP uses ``two_back``), averaged over examples; and draws the compiled heads
+   above the trained heads on one input of size 2L, plus agreement against length.
+
+The compiled model is exact at every size it was compiled for (its position table and
+index values are built for ``max_len``); the trained model only ever saw sizes up to L.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from icl_lab.models.token_lm import TokenLM
+from icl_lab.rasp import LIBRARY
+from icl_lab.rasp import formats as F
+from icl_lab.rasp.compiler.compiler import compile_program
+from icl_lab.rasp.compiler.model import CompiledModel
+from icl_lab.tasks.algorithmic import AlgorithmicTask, make_task
+
+TASK = "count"
+PROMPT_LEN = 4  # BOS s e SEP
+EXPERIMENT = Path(__file__).resolve().parents[3] / "experiments" / "length_generalization.toml"
+#: --set overrides of the length-generalization quick preset, per preset of this comparison
+#: ("paper" trains the quick model too: the experiment's paper preset is a GPU job)
+SETTINGS: dict[str, list[str]] = {
+    "quick": [],
+    "paper": [],
+    "smoke": ["train_length=4", "train.steps=30", "train.warmup_steps=5", "train.log_every=10",
+              "n_eval=16",
+              "test_factors=1,2,3"],
+}
+AGREEMENT_COLUMNS = ["n", "factor", "examples", "positions", "trained_vs_compiled",
+                     "trained_vs_reference", "compiled_vs_reference", "trained_exact",
+                     "compiled_exact"]
+HEAD_COLUMNS = ["n", "factor", "compiled_head", "trained_head", "overlap", "best_trained_head",
+                "best_overlap", "sep_trained_head", "sep_overlap"]
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare_count` measured, and the files it wrote."""
+
+    task: str
+    train_length: int
+    run_dir: Path
+    rows: list[dict[str, Any]]  # AGREEMENT_COLUMNS, one row per size
+    heads: list[dict[str, Any]]  # HEAD_COLUMNS, one row per size and compiled head
+    by_position: dict[int, list[float]]  # size -> trained-vs-reference accuracy per answer index
+    overlaps: dict[int, np.ndarray]  # size -> [compiled heads, trained heads] mean overlap
+    compiled_heads: list[str]
+    trained_heads: list[str]
+    example: tuple[list[int], list[int]]  # (prompt, answer) drawn in the attention figure
+    paths: list[Path] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The agreement table in markdown."""
+        return markdown_table(self.rows, AGREEMENT_COLUMNS)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def train_or_load(out_dir: str | Path, preset: str = "quick", seed: int = 0,
+                  run_dir: str | Path | None = None, settings: Sequence[str] = (),
+                  experiment: str | Path = EXPERIMENT,
+                  ) -> tuple[dict[str, Any], TokenLM, Path]:
+    """(config record, model, run directory) of a ``count`` model.
+
+    With ``run_dir``: the finished token run there (e.g. ``<out>/count/seed0`` of
+    ``icl-lab run length_generalization``). Otherwise trains one with the length-generalization
+    driver (:func:`~icl_lab.pipelines.length_generalization.run_task_seed`) under
+    ``out_dir/count/seed<seed>``, with the experiment's ``quick`` preset, the overrides of
+    ``SETTINGS[preset]`` and then ``settings``; a finished run with the same config there
+    is reused."""
+    from icl_lab.pipelines.length_generalization import load_config, run_task_seed
+    from icl_lab.training.tokens import load_token_model
+
+    if run_dir is None:
+        if preset not in SETTINGS:
+            raise ValueError(f"invalid preset {preset!r}: expected one of {', '.join(SETTINGS)}")
+        cfg = load_config(experiment, "quick",
+                          [f"tasks={TASK}", f"seeds={seed}", *SETTINGS[preset], *settings])
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, cfg.cpu_threads))
+        try:
+            run_task_seed(cfg, TASK, seed, Path(out_dir), resume=True, force=False, progress=False)
+        finally:
+            torch.set_num_threads(before)
+        run_dir = Path(out_dir) / TASK / f"seed{seed}"
+    record, model = load_token_model(run_dir)
+    if record.get("task") != TASK:
+        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run; this comparison needs "
+                         f"a {TASK!r} run")
+    return record, model, Path(run_dir)
+
+
+def compile_for(task: AlgorithmicTask) -> CompiledModel:
+    """``LIBRARY["count"]``, causal, over the task's values (+ SEP, EOS), for every size of
+    the task (``max_length`` numbers: ``s e SEP`` + numbers = max_length + 3 tokens)."""
+    if task.name != TASK:
+        raise ValueError(f"compile_for: expected the {TASK!r} task, got {task.name!r}")
+    return compile_program(LIBRARY[TASK](), list(task.symbol_values) + [F.SEP, F.EOS],
+                           task.max_length + 3, causal=True)
+
+
+def compiled_head_names(compiled: CompiledModel) -> list[tuple[int, int, str]]:
+    """(layer, head slot, computed node's name) of every compiled head."""
+    return [(layer, h, head.node.name) for layer, heads in enumerate(compiled.info.heads)
+            for h, head in enumerate(heads)]
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def sample(task: AlgorithmicTask, n: int, n_examples: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    """The examples of size ``n`` that the length-generalization evaluation draws
+    (same generator: ``default_rng([eval_seed, n])``)."""
+    rng = np.random.default_rng([seed, n])
+    return [task.sample(n, rng) for _ in range(n_examples)]
+
+
+@torch.no_grad()
+def run_both(trained: TokenLM, compiled: CompiledModel, task: AlgorithmicTask,
+             examples: Sequence[tuple[list[int], list[int]]], patterns: bool = False,
+             ) -> dict[str, Any]:
+    """Teacher-forced predictions of every answer token by both models.
+
+    Returns ``trained``, ``compiled``, ``reference`` (token ids ``[B, n + 1]``) and, with
+    ``patterns``, ``trained_patterns`` ``[B, layers * heads, T, T]`` and
+    ``compiled_patterns`` ``[B, compiled heads, T, T]`` (T = 4 + n, BOS first in both)."""
+    seqs = [p + a[:-1] for p, a in examples]
+    if any(len(p) != PROMPT_LEN for p, _ in examples) or len({len(s) for s in seqs}) != 1:
+        raise ValueError("run_both: expected count examples of one size")
+    tokens = torch.tensor(seqs, dtype=torch.long)
+    names = [f"blocks.{i}.attn.hook_pattern" for i in range(trained.cfg.n_layer)]
+    trained.eval()
+    with trained.hooks(names if patterns else []) as cache:
+        logits = trained(tokens)
+    out: dict[str, Any] = {
+        "trained": logits[:, PROMPT_LEN - 1:].argmax(-1).numpy(),
+        "reference": np.array([a for _, a in examples]),
+    }
+    inputs = [task.encode(s[1:]) for s in seqs]
+    heads = compiled_head_names(compiled)
+    layers = sorted({layer for layer, _, _ in heads})
+    values, ccache = compiled.run_with_cache(inputs, [f"blocks.{i}.attn.hook_pattern" for i in layers])
+    out["compiled"] = np.array([task.decode(row[PROMPT_LEN - 2:].tolist()) for row in values])
+    if patterns:
+        out["trained_patterns"] = torch.cat([cache[n] for n in names], dim=1).float()
+        out["compiled_patterns"] = torch.stack(
+            [ccache[f"blocks.{layer}.attn.hook_pattern"][:, h] for layer, h, _ in heads], 1).float()
+    return out
+
+
+def head_overlap(compiled_patterns: torch.Tensor, trained_patterns: torch.Tensor,
+                 queries: slice = slice(PROMPT_LEN - 1, None)) -> np.ndarray:
+    """``[compiled heads, trained heads]``: mean over examples and ``queries`` (default:
+    SEP onward) of ``sum_k min(p_k, q_k)`` (1 = the same attention row, 0 = disjoint)."""
+    c = compiled_patterns[:, :, None, queries]  # [B, Hc, 1, Q, T]
+    t = trained_patterns[:, None, :, queries]  # [B, 1, Ht, Q, T]
+    return torch.minimum(c, t).sum(-1).mean((0, 3)).double().numpy()
+
+
+def compare_count(out_dir: str | Path, *, preset: str = "quick", run_dir: str | Path | None = None,
+                  seed: int = 0, factors: Sequence[float] | None = None,
+                  n_examples: int | None = None, settings: Sequence[str] = (),
+                  stem: str = "rasp_compare", plot: bool = True,
+                  log: Callable[[str], None] | None = print) -> Comparison:
+    """Train (or load) a ``count`` TokenLM, compile the RASP ``count`` program, compare them.
+
+    ``out_dir`` receives the tables (``<stem>.csv`` / ``.md``, ``<stem>_heads.csv``), the
+    figures (``<stem>_attention`` and ``<stem>_agreement``, PNG + PDF; with ``plot``) and,
+    unless ``run_dir`` is given, the training run (``out_dir/runs/<preset>/count/seed<seed>``;
+    a finished one with the same config is reused).
+    ``factors`` (sizes ``f * L``) default to the run's test factors; ``n_examples`` to its
+    ``n_eval``. Torch runs on one thread."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        record, trained, run_dir = train_or_load(out_dir / "runs" / preset, preset, seed, run_dir,
+                                                 settings)
+        train_length = int(record["train_length"])
+        n_eval, eval_seed, _ = record.get("eval", (200, 12345, 4))  # the experiment's defaults
+        factors = tuple(record["test_factors"] if factors is None else factors)
+        n_examples = int(n_examples or n_eval)
+        task = make_task(TASK, int(record["max_size"]))
+        sizes = sorted({max(1, round(f * train_length)) for f in factors})
+        too_long = [n for n in sizes if n > task.max_length
+                    or PROMPT_LEN + n > trained.cfg.context_len]
+        if too_long:
+            raise ValueError(f"sizes {too_long} exceed what the run was built for (max_size "
+                             f"{task.max_length}, context {trained.cfg.context_len})")
+        compiled = compile_for(task)
+        cnames = [name for _, _, name in compiled_head_names(compiled)]
+        tnames = [f"L{i}H{h}" for i in range(trained.cfg.n_layer) for h in range(trained.cfg.n_head)]
+        rows, heads, by_position, overlaps, at_sep = [], [], {}, {}, {}
+        for n in sizes:
+            res = run_both(trained, compiled, task, sample(task, n, n_examples, eval_seed),
+                           patterns=True)
+            tr, co, ref = res["trained"], res["compiled"], res["reference"]
+            rows.append({
+                "n": n, "factor": round(n / train_length, 3), "examples": len(ref),
+                "positions": int(ref.size),
+                "trained_vs_compiled": float((tr == co).mean()),
+                "trained_vs_reference": float((tr == ref).mean()),
+                "compiled_vs_reference": float((co == ref).mean()),
+                "trained_exact": float((tr == ref).all(1).mean()),
+                "compiled_exact": float((co == ref).all(1).mean()),
+            })
+            by_position[n] = (tr == ref).mean(0).tolist()
+            overlaps[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"])
+            at_sep[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"],
+                                     slice(PROMPT_LEN - 1, PROMPT_LEN))
+            if log:
+                r = rows[-1]
+                log(f"n={n} ({r['factor']:g}L): trained vs compiled {r['trained_vs_compiled']:.3f}, "
+                    f"vs reference {r['trained_vs_reference']:.3f}; compiled vs reference "
+                    f"{r['compiled_vs_reference']:.3f}; exact: trained {r['trained_exact']:.3f}, "
+                    f"compiled {r['compiled_exact']:.3f}")
+        anchor = min(sizes, key=lambda n: abs(n - train_length))  # match heads at L
+        for c, cname in enumerate(cnames):
+            t_fixed = int(overlaps[anchor][c].argmax())
+            for n in sizes:
+                best, sep = int(overlaps[n][c].argmax()), int(at_sep[n][c].argmax())
+                heads.append({"n": n, "factor": round(n / train_length, 3), "compiled_head": cname,
+                              "trained_head": tnames[t_fixed],
+                              "overlap": float(overlaps[n][c, t_fixed]),
+                              "best_trained_head": tnames[best],
+                              "best_overlap": float(overlaps[n][c, best]),
+                              "sep_trained_head": tnames[sep],
+                              "sep_overlap": float(at_sep[n][c, sep])})
+        n_show = min(sizes, key=lambda n: abs(n - 2 * train_length))
+        example = sample(task, n_show, 1, eval_seed + 1)[0]
+        result = Comparison(TASK, train_length, run_dir, rows, heads, by_position, overlaps,
+                            cnames, tnames, example)
+        result.paths += write_tables(result, out_dir, stem)
+        if plot:
+            shown = run_both(trained, compiled, task, [example], patterns=True)
+            result.paths += plot_attention(result, task, shown, out_dir / f"{stem}_attention")
+            result.paths += plot_agreement(result, out_dir / f"{stem}_agreement")
+    finally:
+        torch.set_num_threads(before)
+    return result
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(result: Comparison, out_dir: Path, stem: str) -> list[Path]:
+    """``<stem>.csv`` / ``.md`` (agreement) and ``<stem>_heads.csv`` (attention overlap)."""
+    paths = []
+    for name, rows, columns in ((stem, result.rows, AGREEMENT_COLUMNS),
+                                (f"{stem}_heads", result.heads, HEAD_COLUMNS)):
+        path = out_dir / f"{name}.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        paths.append(path)
+    md = out_dir / f"{stem}.md"
+    md.write_text(
+        f"# Compiled vs trained `{result.task}` (trained on sizes 1..{result.train_length})\n\n"
+        "Teacher-forced next-token predictions of every answer token; `*_vs_*`: fraction of "
+        "answer positions where two agree (`reference`: the true answer); `*_exact`: fraction "
+        "of examples with every answer token right (= greedy exact match). "
+        f"Trained run: `{result.run_dir}`.\n\n" + result.table() +
+        "\nAttention: overlap (sum of min, 1 = identical rows) of each compiled head with the "
+        "trained head that matches it best at L (`trained_head`), and with the best one at each "
+        "size (`best_*`), over the queries from SEP on; `sep_*`: the best trained head at the SEP "
+        "query alone (where `two_back` fetches the start; elsewhere the compiled MLP ignores "
+        "`two_back`, so a trained model need not copy that head there).\n\n" +
+        markdown_table(result.heads, HEAD_COLUMNS))
+    return paths + [md]
+
+
+def _heat(ax: Any, pattern: np.ndarray, title: str, boundary: int) -> None:
+    ax.imshow(pattern, vmin=0.0, vmax=1.0, cmap="Blues")
+    ax.axhline(boundary + 0.5, color="tab:red", ls=":", lw=0.8)  # longest training query
+    ax.set_title(title, fontsize=8)
+
+
+def plot_attention(result: Comparison, task: AlgorithmicTask, shown: dict[str, Any],
+                   out_base: Path) -> list[Path]:
+    """Compiled heads (top row) above the trained heads (one row per layer) on one input."""
+    import matplotlib.pyplot as plt
+
+    from icl_lab.figures.plotting import save_figure
+
+    prompt, answer = result.example
+    labels = task.show(prompt + answer[:-1]).split()
+    layers = sorted({h[:h.index("H")] for h in result.trained_heads})
+    n_head = len(result.trained_heads) // len(layers)
+    cols = max(n_head, len(result.compiled_heads))
+    fig, axes = plt.subplots(1 + len(layers), cols, figsize=(2.9 * cols, 3.0 * (1 + len(layers))),
+                             squeeze=False, sharex=True, sharey=True)
+    boundary = PROMPT_LEN + result.train_length - 1  # last query position of a size-L example
+    anchor = min(result.overlaps, key=lambda n: abs(n - result.train_length))
+    n = len(answer) - 1
+    for c, name in enumerate(result.compiled_heads):
+        _heat(axes[0, c], shown["compiled_patterns"][0, c].numpy(), f"compiled: {name}", boundary)
+    for c in range(len(result.compiled_heads), cols):
+        axes[0, c].axis("off")
+    for t, name in enumerate(result.trained_heads):
+        row, col = 1 + t // n_head, t % n_head
+        c_best = int(result.overlaps[anchor][:, t].argmax())
+        title = (f"trained {name}: ~{result.compiled_heads[c_best]} "
+                 f"{result.overlaps[anchor][c_best, t]:.2f}@L, {result.overlaps[n][c_best, t]:.2f}"
+                 f"@{n / result.train_length:g}L" if n in result.overlaps else f"trained {name}")
+        _heat(axes[row, col], shown["trained_patterns"][0, t].numpy(), title, boundary)
+    for t in range(len(result.trained_heads), n_head * len(layers)):
+        axes[1 + t // n_head, t % n_head].axis("off")
+    ticks = range(len(labels))  # token labels on the outer panels only (shared axes)
+    for ax in axes[-1]:
+        ax.set_xticks(ticks, labels, fontsize=5, rotation=90)
+    for ax in axes[:, 0]:
+        ax.set_yticks(ticks, labels, fontsize=5)
+    for ax in axes.flat:
+        ax.label_outer()
+    fig.suptitle(f"count, size {n} = {n / result.train_length:g}L (trained on 1..{result.train_length}):"
+                 " compiled RASP heads (top) vs trained heads (rows: layers). Rows: queries, "
+                 "columns: keys; dotted: last query of a size-L example", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, out_base)
+
+
+def plot_agreement(result: Comparison, out_base: Path) -> list[Path]:
+    """(a) agreement against size / L; (b) trained accuracy per answer index; (c) overlap
+    of each compiled head with its best trained head (chosen at L) against size / L."""
+    import matplotlib.pyplot as plt
+
+    from icl_lab.figures.plotting import save_figure
+
+    L = result.train_length
+    x = [r["n"] / L for r in result.rows]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    ax = axes[0]
+    for key, label, style in (("trained_vs_compiled", "trained vs compiled", "-o"),
+                              ("trained_vs_reference", "trained vs reference", "--s"),
+                              ("compiled_vs_reference", "compiled vs reference", "-^"),
+                              ("trained_exact", "trained exact match (whole answer)", ":o")):
+        ax.plot(x, [r[key] for r in result.rows], style, label=label, ms=4)
+    ax.set_xlabel("test size / training length L")
+    ax.set_ylabel("agreement (answer positions)")
+    ax.set_title("(a) per-position agreement")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    for n, acc in result.by_position.items():
+        ax.plot(range(len(acc)), acc, "-", marker=".", ms=3, label=f"n={n} ({n / L:g}L)")
+    ax.axvline(L + 0.5, color="0.4", ls=":", lw=1)
+    ax.text(L + 0.7, 0.03, "answer indices\nbeyond training", fontsize=7, color="0.4")
+    ax.set_xlabel("answer index k (k = n: EOS)")
+    ax.set_ylabel("trained = reference")
+    ax.set_title("(b) trained model along the answer")
+    ax.legend(fontsize=6)
+    ax = axes[2]
+    for cname in result.compiled_heads:
+        rows = [h for h in result.heads if h["compiled_head"] == cname]
+        ax.plot([h["n"] / L for h in rows], [h["overlap"] for h in rows], "-o", ms=4,
+                label=f"{cname} ~ trained {rows[0]['trained_head']}")
+    ax.set_xlabel("test size / training length L")
+    ax.set_ylabel("attention overlap (1 = same rows)")
+    ax.set_title("(c) compiled head vs best trained head (at L)")
+    ax.legend(fontsize=7)
+    for ax in (axes[0], axes[2]):
+        ax.axvspan(0, 1, color="0.93", zorder=0)
+        ax.set_xlim(min(min(x), 1.0) - 0.1, max(x) + 0.1)
+    for ax in axes:
+        ax.set_ylim(-0.03, 1.03)
+    fig.suptitle(f"Compiled RASP count vs a TokenLM trained on sizes 1..{L} (teacher-forced, "
+                 f"{result.rows[0]['examples']} examples per size)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, out_base)
+
+
+__all__ = ["AGREEMENT_COLUMNS", "Comparison", "HEAD_COLUMNS", "SETTINGS", "compare_count",
+           "compile_for", "head_overlap", "run_both", "sample", "train_or_load"]
