@@ -7,15 +7,13 @@ from pathlib import Path
 from icl_lab.core.runs import RunDir
 from icl_lab.pipelines.regression import ExperimentConfig, evaluate_run, load_experiment, run_experiment
 
-ROOT = Path(__file__).resolve().parent.parent
-
 # "smoke" is for the test suite: the quick preset shrunk to seconds.
 SMOKE = ["task.d=3", "task.n_points=7", "model.max_points=9", "train.steps=20", "train.batch_size=8",
          "train.dims_start=0", "train.points_start=0", "eval.n_prompts=32", "eval.bootstrap=20"]
 
 
 def experiment_config(name: str, preset: str, extra: list[str] | None = None) -> ExperimentConfig:
-    path = ROOT / "experiments" / f"{name}.toml"
+    path = name
     if preset == "smoke":
         return load_experiment(path, "quick", SMOKE + (extra or []))
     return load_experiment(path, preset, extra or [])
@@ -26,8 +24,11 @@ def trained_run(cfg: ExperimentConfig, out_dir: Path, tag: str = "") -> tuple[Pa
     ``tag`` tells apart several runs of one (experiment, preset), e.g. a depth sweep."""
     run_dir = Path(out_dir).parent / "runs" / f"{cfg.name}-{cfg.preset}{'-' + tag if tag else ''}"
     run = RunDir(run_dir)
-    if run.exists() and run.config().to_dict() == cfg.to_dict():
-        if run.status().get("state") in ("trained", "finished"):
+    cached = run.cached_results(cfg.to_dict())
+    if cached is not None:
+        return run_dir, {k: v for k, v in cached.items() if k != "config"}
+    if run.holds(cfg.to_dict()):
+        if run.status().get("state") == "trained":
             return run_dir, evaluate_run(run_dir)
         return run_dir, run_experiment(cfg, run_dir, resume=True)
     return run_dir, run_experiment(cfg, run_dir, force=run.exists())

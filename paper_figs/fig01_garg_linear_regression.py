@@ -6,14 +6,7 @@ import json
 from pathlib import Path
 
 from icl_lab.figures.plotting import plot_error_curves
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 
 def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig01_garg_linear_regression")) -> list[Path]:

@@ -9,14 +9,7 @@ import matplotlib.pyplot as plt
 from icl_lab.evaluation.regression import evaluate_experiment, model_learner
 from icl_lab.figures.plotting import plot_error_curves, save_figure
 from icl_lab.pipelines.regression import load_trained_model
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 VARIANTS = ("skewed", "orthant", "half_subspace", "orthogonal_query", "repeated_query", "noisy_labels",
             "x_scale_2", "y_scale_2")

@@ -33,14 +33,7 @@ from icl_lab.sweep import (
 )
 from icl_lab.sweep.runner import SweepDisplay
 from icl_lab.tasks.regression import task_pool
-
-try:
-    from paper_figs._common import ROOT, SMOKE
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import ROOT, SMOKE
+from paper_figs._common import SMOKE
 
 POOL_SIZES = {"smoke": "1,64", "quick": "1,4,16,64,256,1024,4096",
               "paper": ",".join(str(2**p) for p in range(0, 21, 2))}
@@ -48,7 +41,7 @@ POOL_SIZES = {"smoke": "1,64", "quick": "1,4,16,64,256,1024,4096",
 
 def run_pool_sweep(preset: str, out_dir: Path) -> tuple[Path, list]:
     """Run (or resume) the pool-size sweep with the sweep runner; returns its directory and runs."""
-    plan = build_plan(ROOT / "experiments" / "task_diversity.toml", "quick" if preset == "smoke" else preset,
+    plan = build_plan("task_diversity", "quick" if preset == "smoke" else preset,
                       SMOKE if preset == "smoke" else [], [f"task.pool_size={POOL_SIZES[preset]}"], seeds=1)
     sweep_dir = Path(out_dir).parent / "runs" / "sweeps" / f"task_diversity-{preset}"
     with SweepLock(sweep_dir):

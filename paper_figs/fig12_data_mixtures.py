@@ -23,14 +23,7 @@ from icl_lab.baselines.registry import make_baselines
 from icl_lab.evaluation.regression import eval_batch, evaluate_learners, model_learner
 from icl_lab.figures.plotting import plot_error_curves, save_figure
 from icl_lab.pipelines.regression import load_trained_model
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 SPECIALISTS = {"linear": ("dense_bayes",), "sparse_linear": ("sparse_bayes", "lasso"),
                "relu_net": ("two_layer_net",), "sinusoid": ("knn",)}

@@ -29,14 +29,7 @@ from icl_lab.evaluation.probes import (
 from icl_lab.evaluation.regression import eval_batch, model_learner
 from icl_lab.figures.plotting import save_figure
 from icl_lab.pipelines.regression import load_trained_model
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 ILWD_PROMPTS = 64  # ILWD runs the model on prompts × positions × 2d probe prompts
 

@@ -22,14 +22,7 @@ from icl_lab.evaluation.regression import eval_batch
 from icl_lab.evaluation.uncertainty import calibration_bins, calibration_summary, model_predictive, plot_calibration
 from icl_lab.figures.plotting import save_figure
 from icl_lab.pipelines.regression import load_trained_model
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 SHIFT = 2.0  # prior_std multiplier of the shifted evaluation tasks
 

@@ -19,14 +19,7 @@ from icl_lab.evaluation.probes import candidate_predictions, closest_algorithm_t
 from icl_lab.evaluation.regression import eval_batch, model_learner
 from icl_lab.figures.plotting import save_figure
 from icl_lab.pipelines.regression import load_trained_model
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 DEPTHS = (1, 2, 4, 8)
 FAMILIES = ("gd", "ridge", "least_squares", "bayes")

@@ -11,7 +11,7 @@ from icl_lab.pipelines.length_generalization import (
     run_length_generalization,
 )
 
-EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "length_generalization.toml"
+EXPERIMENT = "length_generalization"
 # "smoke" is for the test suite: the quick preset shrunk to seconds.
 SMOKE = ["tasks=mode,parity", "seeds=0", "train_length=4", "train.steps=15", "n_eval=8", "n_embd=16",
          "n_layer=1", "n_head=2", "test_factors=1,2,3"]

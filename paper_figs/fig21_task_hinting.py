@@ -11,7 +11,7 @@ from icl_lab.pipelines.length_generalization import (
     run_length_generalization,
 )
 
-EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "length_generalization.toml"
+EXPERIMENT = "length_generalization"
 # "smoke" is for the test suite: the quick preset shrunk to seconds.
 SMOKE = ["seeds=0", "train_length=3", "train.steps=10", "n_eval=5", "n_embd=16", "n_layer=1", "n_head=2"]
 PRESETS = {"quick": "hinting_quick", "paper": "hinting_paper", "smoke": "hinting_quick"}

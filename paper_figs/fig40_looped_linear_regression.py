@@ -18,14 +18,7 @@ from icl_lab.evaluation.regression import eval_batch, evaluate_learners, model_l
 from icl_lab.figures.plotting import plot_error_curves, save_figure
 from icl_lab.models.looped import iteration_errors, looped_learner
 from icl_lab.pipelines.regression import load_trained_model
-
-try:
-    from paper_figs._common import experiment_config, trained_run
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, trained_run
 
 
 def compare(looped_name: str, preset: str, out_dir: Path, stem: str, title: str,

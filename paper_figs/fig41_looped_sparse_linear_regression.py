@@ -8,15 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-try:
-    from paper_figs._common import experiment_config
-    from paper_figs.fig40_looped_linear_regression import compare
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs._common import experiment_config
-    from paper_figs.fig40_looped_linear_regression import compare
+from paper_figs._common import experiment_config
+from paper_figs.fig40_looped_linear_regression import compare
 
 
 def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig41_looped_sparse_linear_regression")) -> list[Path]:

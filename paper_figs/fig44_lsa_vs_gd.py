@@ -15,14 +15,7 @@ import matplotlib.pyplot as plt
 
 from icl_lab.figures.plotting import save_figure
 from icl_lab.pipelines.lsa import cached_experiment
-
-try:
-    from paper_figs.fig42_lsa_gamma import lsa_config
-except ImportError:  # run as a file by `icl-lab figs`
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from paper_figs.fig42_lsa_gamma import lsa_config
+from paper_figs.fig42_lsa_gamma import lsa_config
 
 
 def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig44_lsa_vs_gd")) -> list[Path]:

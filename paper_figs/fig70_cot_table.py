@@ -8,7 +8,7 @@ from pathlib import Path
 
 from icl_lab.pipelines.cot import load_config, plot_cot_table, run_chain_of_thought
 
-EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "chain_of_thought.toml"
+EXPERIMENT = "chain_of_thought"
 # "smoke" is for the test suite: every task at a tiny size, one-layer models, seconds.
 SMOKE = ["tasks=arithmetic,equations,lis,edit_distance", "variants=cot1,direct1", "arithmetic.sizes=2",
          "equations.sizes=2", "lis.sizes=4", "edit_distance.sizes=3", "n_embd=16", "n_head=2",

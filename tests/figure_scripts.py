@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import importlib
 from types import ModuleType
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_figure_script(stem: str) -> ModuleType:
-    """The module ``paper_figs/<stem>.py`` (each exposes ``main(preset, out_dir)``)."""
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "paper_figs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The module ``paper_figs.<stem>`` (each exposes ``main(preset, out_dir)``)."""
+    return importlib.import_module(f"paper_figs.{stem}")

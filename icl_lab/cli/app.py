@@ -51,45 +51,52 @@ def run(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
     typer.echo(f"wrote {run_dir} ({pipeline.kind}) in {time.perf_counter() - t0:.0f}s")
 
 
-def _regression_only(pipeline, command: str) -> None:
-    if pipeline.kind != "regression":
-        raise ConfigError(f"`icl-lab {command}` splits training from evaluation for kind = 'regression' files; "
-                          f"a {pipeline.kind!r} experiment trains and evaluates its cells in one `icl-lab run`")
-
-
 @app.command()
 @friendly
 def train(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
           preset: Optional[str] = typer.Option(None, help="Preset in the file."),
           set_: list[str] = typer.Option([], "--set", help=SET_HELP),
           out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<name>-<preset>)."),
-          resume: bool = typer.Option(False, help="Continue an interrupted run from its checkpoint."),
+          resume: bool = typer.Option(False, help="Continue an interrupted run from its checkpoints."),
           force: bool = typer.Option(False, help="Overwrite an existing run directory.")) -> None:
-    """Train only; evaluate later with `icl-lab eval RUN_DIR`."""
+    """Train only (every model of the experiment); evaluate later with `icl-lab eval RUN_DIR`."""
     from icl_lab.pipelines import load_experiment
-    from icl_lab.training.regression import train as train_fn
 
     pipeline, cfg = load_experiment(experiment, preset, set_)
-    _regression_only(pipeline, "train")
     run_dir = _run_dir(cfg, out)
-    train_fn(cfg, run_dir, resume=resume, force=force)
-    typer.echo(f"trained {run_dir}")
+    t0 = time.perf_counter()
+    pipeline.run(cfg, run_dir, resume=resume, force=force, train_only=True)
+    typer.echo(f"trained {run_dir} ({pipeline.kind}) in {time.perf_counter() - t0:.0f}s; "
+               f"evaluate with: icl-lab eval {run_dir}")
 
 
 @app.command("eval")
 @friendly
 def eval_(run_dir: Path = typer.Argument(..., help="A run directory written by `icl-lab run/train`."),
-          json_: bool = typer.Option(False, "--json", help="Print {learner: per-position error} as JSON.")) -> None:
-    """Evaluate a trained run and its baselines on held-out prompts."""
+          json_: bool = typer.Option(False, "--json", help="Print the results as JSON (regression: "
+                                     "{learner: per-position error}).")) -> None:
+    """Evaluate a trained run (any kind) and its baselines on held-out prompts. A run whose
+    training is unfinished is refused and left as it is."""
+    from icl_lab.core.errors import RunError
+    from icl_lab.core.runs import RunDir
     from icl_lab.evaluation.regression import mean_curves
-    from icl_lab.pipelines import regression
+    from icl_lab.pipelines import load_run, regression
 
-    cfg = regression.config_of_run(run_dir)
-    results = regression.evaluate_run(run_dir)
-    if json_:
-        typer.echo(json.dumps(mean_curves(results["in_distribution"])))
+    pipeline, cfg = load_run(run_dir)
+    if pipeline.kind == "regression":
+        results = regression.evaluate_run(run_dir)
+        payload = mean_curves(results["in_distribution"])
     else:
-        for line in regression.summary(results, cfg.task.d):
+        state = RunDir(run_dir).status()
+        if state.get("state") not in ("trained", "finished"):
+            raise RunError(f"{run_dir} is not trained (state {state.get('state')!r}): "
+                           "finish it with `icl-lab train FILE --resume --out RUN_DIR`")
+        results = pipeline.run(cfg, run_dir, resume=True)
+        payload = results
+    if json_:
+        typer.echo(json.dumps(payload))
+    else:
+        for line in pipeline.summary(results, cfg):
             typer.echo(line)
 
 

@@ -15,13 +15,16 @@ import dataclasses
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from icl_lab.core.errors import ConfigError, check
 
 DEFAULT_KIND = "regression"
-# The experiment files shipped with the lab: beside the package in a source checkout.
-BUNDLED_EXPERIMENTS = Path(__file__).resolve().parent.parent.parent / "experiments"
+# The experiment files shipped with the lab: icl_lab/experiments in an installed wheel
+# (pyproject maps the top-level experiments/ folder there), experiments/ in a source checkout.
+_PACKAGE = Path(__file__).resolve().parent.parent
+BUNDLED_EXPERIMENTS = next((p for p in (_PACKAGE / "experiments", _PACKAGE.parent / "experiments") if p.is_dir()),
+                           _PACKAGE.parent / "experiments")
 
 
 def find_experiment(path: str | Path) -> Path:
@@ -159,19 +162,37 @@ def coerce_field(name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
-def build_dataclass(cls: type, raw: Any, section: str, extra_keys: tuple[str, ...] = ()) -> Any:
+def _field_default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def build_dataclass(cls: type, raw: Any, section: str = "", extra_keys: tuple[str, ...] = (),
+                    base: Any = None) -> Any:
     """``cls(**raw)`` with every value type-checked; unknown keys list the valid ones.
 
-    ``section`` prefixes field names in messages (``train`` -> ``train.lr``)."""
-    check(isinstance(raw, dict), section, raw, "a table of keys")
+    Nested tables become nested dataclasses, built over the field's default instance (so a
+    section keeps the defaults its owner chose); ``dict[str, SomeDataclass]`` fields take a
+    table of tables. ``section`` prefixes names in messages (``train`` -> ``train.lr``)."""
+    prefix = f"{section}." if section else ""
+    check(isinstance(raw, dict), section or "config", raw, "a table of keys")
     hints = get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(raw) - set(valid))
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
     if unknown:
         also = "".join(f" (and {k!r})" for k in extra_keys)
-        raise ConfigError(f"unknown key {section}.{unknown[0]}: valid keys are {', '.join(valid)}{also}")
-    values = {k: coerce_field(f"{section}.{k}", v, hints[k]) for k, v in raw.items()}
-    return cls(**values)
+        raise ConfigError(f"unknown key {prefix}{unknown[0]}: valid keys are {', '.join(known)}{also}")
+    values = {}
+    for key, value in raw.items():
+        hint, name = hints[key], f"{prefix}{key}"
+        if dataclasses.is_dataclass(hint):
+            default = _field_default(known[key])
+            values[key] = build_dataclass(hint, value, name, base=default if dataclasses.is_dataclass(default) else None)
+        elif get_origin(hint) is dict and dataclasses.is_dataclass(get_args(hint)[1]):
+            check(isinstance(value, dict), name, value, f"tables [{name}.NAME]")
+            values[key] = {n: build_dataclass(get_args(hint)[1], table, f"{name}.{n}") for n, table in value.items()}
+        else:
+            values[key] = coerce_field(name, value, hint)
+    return dataclasses.replace(base, **values) if base is not None else cls(**values)
 
 
 def coerce_value(defaults: dict[str, Any], key: str, value: Any, where: str) -> Any:
@@ -190,10 +211,9 @@ def coerce_value(defaults: dict[str, Any], key: str, value: Any, where: str) -> 
 
 
 def expect_kind(data: dict[str, Any], kind: str) -> dict[str, Any]:
-    """``data`` without its ``kind`` key, which must name ``kind`` (a read experiment file is
-    handed to the pipeline of its own kind only)."""
-    data = dict(data)
-    found = data.pop("kind", kind)
+    """``data``, whose ``kind`` must name ``kind`` (a read experiment file is handed to the
+    pipeline of its own kind only)."""
+    found = data.get("kind", kind)
     if found != kind:
         raise ConfigError(f"invalid kind={found!r}: this pipeline reads kind = {kind!r} files")
-    return data
+    return {**data, "kind": kind}

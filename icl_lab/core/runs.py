@@ -100,6 +100,23 @@ class RunDir:
         except (OSError, json.JSONDecodeError) as exc:
             raise RunError(f"cannot read {self.config_path}: {exc}") from None
 
+    def holds(self, record: dict[str, Any]) -> bool:
+        """True when this is a run of exactly ``record`` (config.json equal to it as JSON)."""
+        try:
+            return self.exists() and self.record() == json.loads(json.dumps(record))
+        except RunError:
+            return False
+
+    def cached_results(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The lab's one result cache: results.json of a finished run of exactly ``record``, or
+        None (absent, unfinished, or another config)."""
+        if not (self.holds(record) and self.status().get("state") == "finished" and self.results_path.is_file()):
+            return None
+        try:
+            return json.loads(self.results_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
     def prepare(self, record: dict[str, Any], *, resume: bool = False, force: bool = False) -> None:
         """Create the directory for a new run, or check it can be resumed.
 
@@ -111,7 +128,7 @@ class RunDir:
             if not resume:
                 hint = "--force to overwrite it" if state in ("finished", "trained") else "--resume to continue it or --force to overwrite it"
                 raise RunError(f"{self.path} already holds a {state} run; pass {hint}, or choose another --out")
-            if self.record() != json.loads(json.dumps(record)):
+            if not self.holds(record):
                 raise RunError(f"cannot resume {self.path}: its config differs from the requested one "
                                "(compare config.json; pass --force to start over)")
             return

@@ -45,7 +45,7 @@ class ModelPolicy(BanditPolicy):
         self.history_r = torch.zeros(b, 0, device=self.device)
         feats = self.tasks.features
         self.features = None if feats is None else torch.as_tensor(feats, dtype=torch.float32, device=self.device)
-        self.cache: list = []
+        self.cache = self.model.new_cache()
         if self.use_cache:
             self.logits = self.model.step(self.model.start_tokens(b, self.features, self.device), self.cache)
 

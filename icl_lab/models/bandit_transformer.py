@@ -20,9 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from icl_lab.core.hooks import HookedModule
-from icl_lab.models.transformer import Decoder, init_gpt2_
-
-KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [B, H, t, Dh]
+from icl_lab.models.transformer import Decoder, KVCache, init_gpt2_
 
 
 @dataclass(frozen=True)
@@ -117,30 +115,16 @@ class BanditTransformer(HookedModule):
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """Logits [B, K] after appending ``tokens`` [B, 1, token_dim] to a cached context.
-
-        ``cache`` (a list, empty at the start) holds per-layer keys and values [B, H, t, Dh]
-        and is extended in place. Mirrors ``Block.forward`` in eval mode (no dropout, no
-        hooks), so acting online costs one token per step instead of re-reading the history.
-        """
-        backbone = self.backbone
-        t = cache[0][0].shape[2] if cache else 0
-        if t >= backbone.max_len:
+        """Logits [B, K] after appending ``tokens`` [B, 1, token_dim] to a cached context
+        (``cache``: :meth:`new_cache`, extended in place), so acting online costs one token per
+        step instead of re-reading the history."""
+        if len(cache) >= self.backbone.max_len:
             raise ValueError(f"context exceeds the model's horizon={self.cfg.horizon}")
-        x = self.read_in(tokens) + backbone.wpe(torch.tensor([t], device=tokens.device))  # [B, 1, E]
-        b, _, e = x.shape
-        for layer, block in enumerate(backbone.blocks):
-            attn = block.attn
-            q, k, v = attn.qkv(block.ln_1(x)).view(b, 1, 3, attn.n_head, e // attn.n_head).permute(2, 0, 3, 1, 4)
-            if layer < len(cache):
-                k, v = torch.cat((cache[layer][0], k), 2), torch.cat((cache[layer][1], v), 2)
-                cache[layer] = (k, v)
-            else:
-                cache.append((k, v))
-            y = F.scaled_dot_product_attention(q, k, v)  # one query sees every cached key
-            x = x + attn.proj(y.transpose(1, 2).reshape(b, 1, e))
-            x = x + block.mlp(block.ln_2(x))
-        return self.head(backbone.ln_f(x))[:, 0]
+        return self.head(self.backbone(self.read_in(tokens), cache=cache))[:, 0]
+
+    def new_cache(self) -> KVCache:
+        """An empty key/value cache for :meth:`step`."""
+        return KVCache(len(self.backbone.blocks))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

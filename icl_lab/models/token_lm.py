@@ -8,8 +8,8 @@ random offset so that all position embeddings are trained.
 :func:`generate` decodes greedily for a batch of prompts of different lengths. Prompts are
 left-padded; each row's positions start at ``position_offset`` at its first real token and
 padding keys are masked out, so a row's continuation does not depend on the other rows.
-With ``use_cache=True`` it keeps per-layer keys and values (the Decoder has no cache, so
-:func:`_forward_cached` re-implements a block's forward with the Decoder's own weights);
+With ``use_cache=True`` it feeds each new token once through the decoder's own key/value
+cache (:class:`~icl_lab.models.transformer.KVCache`, kept inside the attention modules);
 tests check that both paths give the same tokens.
 """
 
@@ -19,11 +19,10 @@ from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from icl_lab.core.hooks import HookedModule
-from icl_lab.models.transformer import Decoder, init_gpt2_
+from icl_lab.models.transformer import Decoder, KVCache, init_gpt2_
 
 
 @dataclass(frozen=True)
@@ -113,32 +112,12 @@ def left_pad(prompts: Sequence[Sequence[int]] | torch.Tensor, pad_token: int,
     return tokens.to(device), valid.to(device)
 
 
-KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [B, H, T, Dh]
-
-
 def _forward_cached(model: TokenLM, tokens: torch.Tensor, positions: torch.Tensor,
                     key_valid: torch.Tensor, cache: KVCache) -> torch.Tensor:
-    """Logits [B, t, V] of ``tokens`` [B, t] that follow the cached ones; extends ``cache``.
-
-    Mirrors ``Block.forward`` / ``Decoder.forward`` in eval mode (no dropout, no hooks)."""
-    backbone = model.backbone
-    x = model.tok_emb(tokens) + backbone.wpe(positions)  # [B, t, E]
+    """Logits [B, t, V] of ``tokens`` [B, t] that follow the cached ones; extends ``cache``
+    (the decoder's own KV cache, :class:`~icl_lab.models.transformer.KVCache`)."""
     mask = attention_mask(key_valid, tokens.shape[1])
-    b, t, e = x.shape
-    for layer, block in enumerate(backbone.blocks):
-        attn = block.attn
-        h = block.ln_1(x)
-        q, k, v = attn.qkv(h).view(b, t, 3, attn.n_head, e // attn.n_head).permute(2, 0, 3, 1, 4)
-        if layer < len(cache):
-            k = torch.cat((cache[layer][0], k), dim=2)
-            v = torch.cat((cache[layer][1], v), dim=2)
-            cache[layer] = (k, v)
-        else:
-            cache.append((k, v))
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B, H, t, Dh]
-        x = x + attn.proj(y.transpose(1, 2).reshape(b, t, e))
-        x = x + block.mlp(block.ln_2(x))
-    return model.head(backbone.ln_f(x))
+    return model.head(model.backbone(model.tok_emb(tokens), mask, positions, cache=cache))
 
 
 @torch.no_grad()
@@ -169,7 +148,7 @@ def generate(model: TokenLM, prompt_tokens: Sequence[Sequence[int]] | torch.Tens
     model.eval()
     out = torch.full((b, max_new_tokens), pad_token, dtype=torch.long, device=device)
     done = torch.zeros(b, dtype=torch.bool, device=device)
-    cache: KVCache = []
+    cache = KVCache(len(model.backbone.blocks))
     n_new = 0
     try:
         for step in range(max_new_tokens):

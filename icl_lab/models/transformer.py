@@ -23,6 +23,36 @@ from icl_lab.core.hooks import HookedModule, HookPoint
 from icl_lab.models.config import ModelConfig
 
 
+class LayerCache:
+    """Keys and values ``[B, H, T, Dh]`` of one attention layer for the tokens seen so far."""
+
+    def __init__(self) -> None:
+        self.k: torch.Tensor | None = None
+        self.v: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.shape[2]
+
+    def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append the new tokens' keys and values; return all of them."""
+        if self.k is not None:
+            k, v = torch.cat((self.k, k), dim=2), torch.cat((self.v, v), dim=2)
+        self.k, self.v = k, v
+        return k, v
+
+
+class KVCache:
+    """The key/value cache of a decoder (one :class:`LayerCache` per block), filled in place by
+    ``Decoder.forward(..., cache=...)``: incremental decoding reads each new token once.
+    Token generation and bandit rollouts share it."""
+
+    def __init__(self, n_layer: int) -> None:
+        self.layers = [LayerCache() for _ in range(n_layer)]
+
+    def __len__(self) -> int:
+        return len(self.layers[0]) if self.layers else 0
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0):
         super().__init__()
@@ -33,11 +63,17 @@ class CausalSelfAttention(nn.Module):
         self.hook_pattern = HookPoint()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
-                rows: slice | None = None) -> torch.Tensor:
+                rows: slice | None = None, cache: LayerCache | None = None) -> torch.Tensor:
         """Causal self-attention of ``x [B, T, E]``; with ``rows`` only those query rows are
-        computed (keys and values stay complete) and the output is ``[B, len(rows), E]``."""
+        computed (keys and values stay complete) and the output is ``[B, len(rows), E]``.
+
+        With ``cache``, ``x`` holds the tokens after the cached ones: their keys and values are
+        appended and the queries attend to every cached key (``mask`` [B, 1, T, T_all] when
+        given, else causal)."""
         b, t, e = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_head, e // self.n_head).permute(2, 0, 3, 1, 4)
+        if cache is not None:
+            return self._cached(q, k, v, mask, cache)
         if rows is not None:
             if mask is not None or self.hook_pattern.active:
                 raise ValueError("query rows cannot be combined with a mask or an active pattern hook")
@@ -60,6 +96,19 @@ class CausalSelfAttention(nn.Module):
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         return self.proj(y.transpose(1, 2).reshape(b, t, e))
 
+    def _cached(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+                cache: LayerCache) -> torch.Tensor:
+        if self.hook_pattern.active:
+            raise ValueError("attention patterns are not recorded during cached decoding")
+        b, _, t, dh = q.shape
+        past = len(cache)
+        k, v = cache.extend(k, v)
+        if mask is None and t > 1:  # causal among the new tokens, every cached key visible
+            pos = torch.arange(past + t, device=q.device)
+            mask = pos[None, :] <= pos[past:, None]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # eval only: no dropout
+        return self.proj(y.transpose(1, 2).reshape(b, t, self.n_head * dh))
+
 
 class Block(nn.Module):
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0):
@@ -74,11 +123,11 @@ class Block(nn.Module):
         self.hook_resid_post = HookPoint()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
-                rows: slice | None = None) -> torch.Tensor:
+                rows: slice | None = None, cache: LayerCache | None = None) -> torch.Tensor:
         """``x [B, T, E]`` -> ``[B, T, E]``, or only the ``rows`` (``[B, R, E]``): after the
         attention rows are independent, so rows nobody reads need no MLP."""
         x = self.hook_resid_pre(x)
-        attn = self.attn(self.ln_1(x), mask, rows)
+        attn = self.attn(self.ln_1(x), mask, rows, cache)
         x = self.hook_resid_mid((x if rows is None else x[:, rows]) + self.drop(attn))
         return self.hook_resid_post(x + self.drop(self.mlp(self.ln_2(x))))
 
@@ -95,19 +144,25 @@ class Decoder(nn.Module):
         self.hook_final = HookPoint()
 
     def forward(self, emb: torch.Tensor, mask: torch.Tensor | None = None,
-                positions: torch.Tensor | None = None, read_rows: slice | None = None) -> torch.Tensor:
+                positions: torch.Tensor | None = None, read_rows: slice | None = None,
+                cache: KVCache | None = None) -> torch.Tensor:
         """Hidden states ``[B, T, E]``, or only ``read_rows`` of them: the last block then
         computes just those rows (the interleaved encoding reads half of its tokens), with
-        the same numbers. Active hook points get every row."""
+        the same numbers. Active hook points get every row.
+
+        With ``cache`` (eval mode), ``emb`` holds the tokens after the cached ones; positions
+        continue from the cache unless given, and the cache is extended in place."""
         t = emb.shape[1]
-        if t > self.max_len:
-            raise ValueError(f"sequence of {t} tokens exceeds the model's context of {self.max_len} tokens")
-        pos = positions if positions is not None else torch.arange(t, device=emb.device)
+        past = len(cache) if cache is not None else 0
+        if past + t > self.max_len:
+            raise ValueError(f"sequence of {past + t} tokens exceeds the model's context of {self.max_len} tokens")
+        pos = positions if positions is not None else torch.arange(past, past + t, device=emb.device)
         x = emb + self.wpe(pos)
         hooked = any(m.active for m in self.modules() if isinstance(m, HookPoint))
-        last_rows = None if hooked or mask is not None else read_rows
+        last_rows = None if hooked or mask is not None or cache is not None else read_rows
         for i, block in enumerate(self.blocks):
-            x = block(x, mask, last_rows if i == len(self.blocks) - 1 else None)
+            x = block(x, mask, last_rows if i == len(self.blocks) - 1 else None,
+                      cache.layers[i] if cache is not None else None)
         x = self.hook_final(self.ln_f(x))
         return x[:, read_rows] if read_rows is not None and last_rows is None else x
 

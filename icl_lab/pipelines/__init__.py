@@ -1,10 +1,11 @@
 """Pipelines: one per experiment kind, all of one shape.
 
 ``kind = "..."`` in an experiment file picks the pipeline. Each pipeline offers
-``load(path, preset, overrides) -> config`` (the config has ``name``, ``preset`` and
-``to_dict()``), ``run(config, run_dir, resume=, force=, progress=) -> results`` (writes
-config.json, status.json and results.json in ``run_dir``, plus whatever the kind draws) and
-``summary(results, config) -> lines`` for the terminal.
+``load(path, preset, overrides) -> config`` (the config has ``name``, ``preset``, ``kind`` and
+``to_dict()``), ``run(config, run_dir, resume=, force=, train_only=) -> results`` (writes
+config.json, status.json and results.json in ``run_dir``, plus whatever the kind draws; with
+``train_only`` it stops at status ``trained``), ``config_of_record(config.json data) -> config``
+and ``summary(results, config) -> lines`` for the terminal.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from icl_lab.core.config_files import DEFAULT_KIND, read_experiment
-from icl_lab.core.errors import check
+from icl_lab.core.config_files import DEFAULT_KIND, build_dataclass, read_experiment
+from icl_lab.core.errors import RunError, check
+from icl_lab.core.runs import RunDir
 from icl_lab.pipelines import bandits, cot, length_generalization, lsa, regression
 
 
@@ -25,6 +27,7 @@ class Pipeline:
     run: Callable[..., dict]
     summary: Callable[[dict, Any], list[str]]
     description: str
+    config_of_record: Callable[[dict], Any]  # a run's config.json back to its typed config
     seed_key: str = "train.seed"  # what `icl-lab sweep --seeds` sets
 
 
@@ -35,18 +38,23 @@ def _table(fn: Callable[[Any], str], key: str) -> Callable[[dict, Any], list[str
 PIPELINES: dict[str, Pipeline] = {
     "regression": Pipeline("regression", regression.load, regression.run,
                            lambda results, cfg: regression.summary(results, cfg.task.d),
-                           "a sequence model vs classical learners on (x, y) prompts (regression, Boolean, Bayesian priors)"),
+                           "a sequence model vs classical learners on (x, y) prompts (regression, Boolean, Bayesian priors)",
+                           regression.build_config),
     "bandits": Pipeline("bandits", bandits.load_config, bandits.run_bandits, _table(bandits.format_table, "settings"),
-                        "in-context bandits: DPT / AD vs UCB, Thompson sampling, LinUCB, the Bayes-optimal DP"),
+                        "in-context bandits: DPT / AD vs UCB, Thompson sampling, LinUCB, the Bayes-optimal DP",
+                        lambda record: build_dataclass(bandits.BanditExperimentConfig, record)),
     "cot": Pipeline("cot", cot.load_config, cot.run_chain_of_thought, _table(cot.format_table, "table"),
-                    "chain of thought vs direct answers", seed_key="seeds"),
+                    "chain of thought vs direct answers",
+                    lambda record: build_dataclass(cot.CotExperimentConfig, record), seed_key="seeds"),
     "length_generalization": Pipeline("length_generalization", length_generalization.load_config,
                                       length_generalization.run_length_generalization,
                                       _table(length_generalization.format_table, "table"),
                                       "length generalization of algorithmic tasks vs their RASP-L verdicts",
+                                      lambda record: build_dataclass(length_generalization.LengthGenConfig, record),
                                       seed_key="seeds"),
     "lsa": Pipeline("lsa", lsa.load_lsa_config, lsa.run, lambda results, _cfg: lsa.summary(results),
-                    "linear self-attention vs its closed forms and the GD construction", seed_key="seed"),
+                    "linear self-attention vs its closed forms and the GD construction",
+                    lambda record: build_dataclass(lsa.LSATheoryConfig, record), seed_key="seed"),
 }
 
 
@@ -62,6 +70,15 @@ def load_experiment(path: str | Path, preset: str | None = None,
     """The pipeline and the validated config of an experiment file (preset, then overrides)."""
     pipeline = pipeline_of(path)
     return pipeline, pipeline.load(path, preset, list(overrides))
+
+
+def load_run(run_dir: str | Path) -> tuple[Pipeline, Any]:
+    """The pipeline and typed config of a run directory (from its config.json)."""
+    record = RunDir(run_dir).record()
+    kind = record.get("kind", DEFAULT_KIND)
+    if kind not in PIPELINES:
+        raise RunError(f"{run_dir} holds a run of unknown kind {kind!r}")
+    return PIPELINES[kind], PIPELINES[kind].config_of_record(record)
 
 
 def default_run_dir(cfg: Any) -> Path:

@@ -31,8 +31,9 @@ import torch
 
 from icl_lab.baselines.bandit_bayes_optimal import BayesOptimalBernoulli, n_states, solve
 from icl_lab.baselines.bandits import BanditPolicy, make_policy
-from icl_lab.core.config_files import expect_kind, read_experiment
-from icl_lab.core.runs import RunDir, RunError, atomic_write_bytes, atomic_write_json, log_line
+from icl_lab.core.config_files import build_dataclass, expect_kind, read_experiment
+from icl_lab.core.errors import check
+from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.evaluation.bandits import ModelPolicy, imitation_accuracy, offline_simple_regret, online_regret
 from icl_lab.models.bandit_transformer import BanditModelConfig
 from icl_lab.tasks.bandits import BanditEnvConfig, reward_table, sample_tasks
@@ -87,6 +88,7 @@ class BanditExperimentConfig:
 
     name: str = "bandits"
     preset: str = ""
+    kind: str = KIND  # the pipeline (checked, so a record of another kind is not run here)
     run: tuple[str, ...] = ("dpt_gaussian",)  # settings to run, in order
     n_eval_tasks: int = 1000
     eval_seed: int = 777
@@ -97,6 +99,7 @@ class BanditExperimentConfig:
     settings: dict[str, SettingConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
         missing = [s for s in self.run if s not in self.settings]
         if missing or not self.run:
             raise ValueError(f"invalid run={list(self.run)}: settings are {', '.join(self.settings) or 'none'}")
@@ -111,45 +114,10 @@ class BanditExperimentConfig:
 # ----------------------------------------------------------------------------- config files
 
 
-def _default(f: dataclasses.Field) -> Any:
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-
-
-def build(cls: type, raw: Any, where: str = "") -> Any:
-    """A frozen dataclass from plain data; unknown keys and wrong types are one-line errors."""
-    if not isinstance(raw, dict):
-        raise ValueError(f"invalid {where.rstrip('.') or 'config'}={raw!r}: expected a table of keys")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ValueError(f"unknown key {where}{key}: valid keys are {', '.join(known)}")
-        default = _default(known[key])
-        if dataclasses.is_dataclass(default):
-            kwargs[key] = build(type(default), value, f"{where}{key}.")
-        elif key == "settings":
-            if not isinstance(value, dict):
-                raise ValueError(f"invalid {where}settings: expected tables [settings.NAME]")
-            kwargs[key] = {n: build(SettingConfig, v, f"settings.{n}.") for n, v in value.items()}
-        elif isinstance(default, tuple):
-            items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
-            kind = type(default[0]) if default else (int if key.endswith("sizes") else str)
-            try:
-                kwargs[key] = tuple(kind(v) for v in items if v != "")
-            except (TypeError, ValueError):
-                raise ValueError(f"invalid {where}{key}={value!r}: expected a list of {kind.__name__}") from None
-        else:
-            ok = isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))
-            if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
-                raise ValueError(f"invalid {where}{key}={value!r}: expected {type(default).__name__}")
-            kwargs[key] = type(default)(value)
-    return cls(**kwargs)
-
-
 def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> BanditExperimentConfig:
     """Read the TOML, apply ``[presets.<preset>]`` then ``--set key=value`` overrides
     (``train.steps=500``, ``settings.dpt_gaussian.env.horizon=20``, ``run=dpt_gaussian``)."""
-    return build(BanditExperimentConfig, expect_kind(read_experiment(path, preset, overrides), KIND))
+    return build_dataclass(BanditExperimentConfig, expect_kind(read_experiment(path, preset, overrides), KIND))
 
 
 # ----------------------------------------------------------------------------- one setting
@@ -192,22 +160,21 @@ def _model(cfg: BanditExperimentConfig, setting: SettingConfig, out: Path, *, re
 
 
 def run_setting(cfg: BanditExperimentConfig, name: str, out_dir: str | Path, *, resume: bool = False,
-                force: bool = False, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """Data, training and evaluation of one setting; writes ``<out_dir>/<name>/results.json``."""
+                force: bool = False, log: Callable[[str], None] = lambda s: None,
+                train_only: bool = False) -> dict[str, Any]:
+    """Data, training and evaluation of one setting; writes ``<out_dir>/<name>/results.json``
+    (``train_only``: data and training only, status ``trained``)."""
     setting = cfg.settings[name]
     env = setting.env
     out = Path(out_dir) / name
     record = {"setting": json.loads(json.dumps(dataclasses.asdict(setting))), "model": dataclasses.asdict(cfg.model),
               "train": cfg.train.to_dict(), "eval": [cfg.n_eval_tasks, cfg.eval_seed, cfg.data_seed]}
-    results_path = out / "results.json"
-    if results_path.is_file() and not force:
-        cached = json.loads(results_path.read_text())
-        if resume and cached.get("record") == record:
-            return cached
-        if not resume:
-            raise RunError(f"{out} already holds results; pass --resume to reuse them or --force to "
-                           "overwrite them, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    run = RunDir(out)
+    cached = run.cached_results(record) if resume else None
+    if cached is not None:
+        return cached
+    run.prepare(record, resume=resume, force=force)
+    results_path = run.results_path
     timings: dict[str, float] = {}
     tasks = sample_tasks(env, cfg.n_eval_tasks, np.random.default_rng([cfg.eval_seed, 0]))
     rewards = reward_table(tasks, env.horizon, np.random.default_rng([cfg.eval_seed, 1]))
@@ -223,6 +190,9 @@ def run_setting(cfg: BanditExperimentConfig, name: str, out_dir: str | Path, *, 
                                                                        force=force, log=log)
         learners = {setting.method: ModelPolicy(model, "sample"),
                     f"{setting.method}_greedy": ModelPolicy(model, "greedy"), **learners}
+        if train_only:
+            run.set_status("trained")
+            return {"record": record, "trained": True}
         if setting.method == "ad":
             held_out = make_chunk(dataclasses.replace(dataset.spec, seed=cfg.eval_seed), 0, min(cfg.n_eval_tasks, 500))
             extra["imitation_accuracy"] = imitation_accuracy(model, held_out["actions"], held_out["rewards"],
@@ -241,6 +211,7 @@ def run_setting(cfg: BanditExperimentConfig, name: str, out_dir: str | Path, *, 
     if model is not None:
         result["n_parameters"] = model.num_parameters()
     atomic_write_json(results_path, result)
+    run.set_status("finished")
     log(f"{name}: " + ", ".join(f"{k} {v['final_mean']:.2f}±{v['final_se']:.2f}" for k, v in online.items())
         + f" ({', '.join(f'{k} {v:.0f}s' for k, v in timings.items())})")
     return result
@@ -260,8 +231,9 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def run_bandits(cfg: BanditExperimentConfig, out_dir: str | Path, *, resume: bool = False, force: bool = False,
-                log: Callable[[str], None] | None = log_line) -> dict[str, Any]:
-    """Run every setting in ``cfg.run``; write results.json and table.md."""
+                log: Callable[[str], None] | None = log_line, train_only: bool = False) -> dict[str, Any]:
+    """Run every setting in ``cfg.run``; write results.json and table.md (``train_only``: train
+    the models only; ``icl-lab eval`` evaluates them later)."""
     out_dir = Path(out_dir)
     run = RunDir(out_dir)
     run.prepare(cfg.to_dict(), resume=resume, force=force)  # the experiment's own run directory
@@ -270,8 +242,11 @@ def run_bandits(cfg: BanditExperimentConfig, out_dir: str | Path, *, resume: boo
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     t0 = time.perf_counter()
-    settings = {name: run_setting(cfg, name, out_dir, resume=resume, force=force, log=log or (lambda s: None))
-                for name in cfg.run}
+    settings = {name: run_setting(cfg, name, out_dir, resume=resume, force=force, log=log or (lambda s: None),
+                                  train_only=train_only) for name in cfg.run}
+    if train_only:
+        run.set_status("trained")
+        return {"config": cfg.to_dict(), "trained": list(settings)}
     results = {"config": cfg.to_dict(), "settings": settings, "wall_s": round(time.perf_counter() - t0, 1)}
     atomic_write_json(out_dir / "results.json", results)
     atomic_write_bytes(out_dir / "table.md", format_table(settings).encode())

@@ -73,10 +73,7 @@ def trained_model(cfg: ExperimentConfig, runs_dir: Path) -> nn.Module:
     """Train ``cfg`` under ``runs_dir`` or reuse (resume) a run with the same config."""
     run_dir = run_dir_for(cfg, runs_dir)
     run = RunDir(run_dir)
-    try:
-        same = run.exists() and run.config().to_dict() == cfg.to_dict()
-    except ValueError:  # a run from an older config schema: start over
-        same = False
+    same = run.holds(cfg.to_dict())  # a run of another config (or schema) starts over
     if same and run.status().get("state") in ("trained", "finished"):
         return load_trained_model(run_dir)[1]
     return train(cfg, run_dir, resume=same, force=run.exists() and not same, progress=False)

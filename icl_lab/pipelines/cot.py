@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from icl_lab.core.config_files import coerce_value, expect_kind, read_experiment
+from icl_lab.core.errors import check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.tasks.cot import (
@@ -76,6 +77,7 @@ class CotExperimentConfig:
 
     name: str = "chain_of_thought"
     preset: str = ""
+    kind: str = KIND  # the pipeline (checked, so a record of another kind is not run here)
     tasks: tuple[str, ...] = TASK_NAMES
     variants: tuple[str, ...] = ("cot3", "direct3", "direct4", "direct5")
     seeds: tuple[int, ...] = (0,)
@@ -91,6 +93,7 @@ class CotExperimentConfig:
     task_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: json.loads(json.dumps(PAPER_SIZES)))
 
     def __post_init__(self) -> None:
+        check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
         for task in self.tasks:
             if task not in TASK_NAMES:
                 raise ValueError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASK_NAMES)}")
@@ -200,7 +203,8 @@ def evaluate_model(model: TokenLM, task: CotTask, examples: list[CotExample], fm
 
 
 def run_cell(cfg: CotExperimentConfig, task_name: str, n: int, variant: str, seed: int,
-             out_dir: Path, *, resume: bool, force: bool, progress: bool | None) -> dict[str, Any]:
+             out_dir: Path, *, resume: bool, force: bool, progress: bool | None,
+             train_only: bool = False) -> dict[str, Any]:
     """Train (or reuse) one model and evaluate it on the held-out problems."""
     fmt, n_layer = parse_variant(variant)
     s = cfg.for_task(task_name)
@@ -213,16 +217,17 @@ def run_cell(cfg: CotExperimentConfig, task_name: str, n: int, variant: str, see
     record = {"task": task_name, "size": n, "format": fmt, "params": dataclasses.asdict(task.params),
               "test_fraction": cfg.test_fraction, "eval": [cfg.n_eval, cfg.eval_seed, cfg.gen_slack]}
     full_record = json.loads(json.dumps({"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), **record}))
-    if resume and run.results_path.is_file() and run.status().get("state") == "finished":
-        cached = json.loads(run.results_path.read_text())
-        if cached.get("record") == full_record:
-            return cached
+    cached = run.cached_results(full_record) if resume else None
+    if cached is not None:
+        return cached
     t0 = time.perf_counter()
     batch_fn: Callable = lambda rng: training_batch(task, n, fmt, train_cfg.batch_size, rng,  # noqa: E731
                                                     cfg.test_fraction)
     model = train_tokens(model_cfg, train_cfg, batch_fn, run.path, record=record, resume=resume,
                          force=force, progress=progress)
     train_s = time.perf_counter() - t0
+    if train_only:
+        return {"record": full_record, "task": task_name, "size": n, "variant": variant, "seed": seed, "trained": True}
     t0 = time.perf_counter()
     metrics = evaluate_model(model, task, held_out_examples(cfg, task_name, n), fmt, cfg.eval_batch_size,
                              cfg.gen_slack)
@@ -282,8 +287,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run_chain_of_thought(cfg: CotExperimentConfig, out_dir: str | Path, *, resume: bool = False,
                          force: bool = False, progress: bool | None = None,
-                         log: Callable[[str], None] | None = log_line) -> dict[str, Any]:
-    """Train and evaluate every cell; write results.json, table.md and the figure."""
+                         log: Callable[[str], None] | None = log_line, train_only: bool = False) -> dict[str, Any]:
+    """Train and evaluate every cell; write results.json, table.md and the figure
+    (``train_only``: train the cells only; ``icl-lab eval`` evaluates them later)."""
     out_dir = Path(out_dir)
     run = RunDir(out_dir)
     run.prepare(cfg.to_dict(), resume=resume, force=force)  # the experiment's own run directory
@@ -298,13 +304,16 @@ def run_chain_of_thought(cfg: CotExperimentConfig, out_dir: str | Path, *, resum
             for variant in cfg.variants:
                 for seed in cfg.seeds:
                     cell = run_cell(cfg, task, n, variant, seed, out_dir, resume=resume, force=force,
-                                    progress=progress)
+                                    progress=progress, train_only=train_only)
                     cells.append({k: v for k, v in cell.items() if k != "record"})
-                    if log:
+                    if log and not train_only:
                         extra = f", valid chain {cell['valid_chain']:.2f}" if "valid_chain" in cell else ""
                         log(f"{task} n={n} {variant} seed {seed}: accuracy {cell['accuracy']:.2f}, "
                             f"teacher-forced {cell['teacher_forced']:.2f}{extra} "
                             f"(train {cell['train_s']:.0f}s, eval {cell['eval_s']:.0f}s)")
+    if train_only:
+        run.set_status("trained")
+        return {"config": cfg.to_dict(), "trained": cells}
     rows = table_rows(cfg, cells)
     results = {"config": cfg.to_dict(), "cells": cells, "table": rows,
                "wall_s": round(time.perf_counter() - t0, 1)}

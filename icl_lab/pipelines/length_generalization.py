@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from icl_lab.core.config_files import coerce_value, expect_kind, read_experiment
+from icl_lab.core.errors import check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.tasks.algorithmic import EOS, PAD, TASKS, AlgorithmicTask, make_task, training_batch
@@ -48,6 +49,7 @@ class LengthGenConfig:
 
     name: str = "length_generalization"
     preset: str = ""
+    kind: str = KIND  # the pipeline (checked, so a record of another kind is not run here)
     tasks: tuple[str, ...] = ("count", "parity")
     seeds: tuple[int, ...] = (0,)
     train_length: int = 10
@@ -65,6 +67,7 @@ class LengthGenConfig:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
         for task in self.tasks:
             if task not in TASKS:
                 raise ValueError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASKS)}")
@@ -169,7 +172,7 @@ def classify(em_train: float, em_far: float, chance: float = 0.0) -> str:
 
 
 def run_task_seed(cfg: LengthGenConfig, task_name: str, seed: int, out_dir: Path, *,
-                  resume: bool, force: bool, progress: bool | None) -> dict[str, Any]:
+                  resume: bool, force: bool, progress: bool | None, train_only: bool = False) -> dict[str, Any]:
     """Train (or reuse) one model and evaluate it; returns its per-size results."""
     s = cfg.for_task(task_name)
     max_size = math.ceil(max(s["test_factors"]) * s["train_length"])
@@ -183,16 +186,17 @@ def run_task_seed(cfg: LengthGenConfig, task_name: str, seed: int, out_dir: Path
               "test_factors": list(s["test_factors"]), "eval": [cfg.n_eval, cfg.eval_seed, cfg.gen_slack]}
     full_record = json.loads(json.dumps({"model": model_cfg.to_dict(), "train": train_cfg.to_dict(),
                                          **record}))  # what train_tokens stores as config.json
-    if resume and run.results_path.is_file() and run.status().get("state") == "finished":
-        cached = json.loads(run.results_path.read_text())
-        if cached.get("record") == full_record:
-            return cached
+    cached = run.cached_results(full_record) if resume else None
+    if cached is not None:
+        return cached
     t0 = time.perf_counter()
     batch_fn: Callable = lambda rng: training_batch(task, train_cfg.batch_size, s["train_length"],  # noqa: E731
                                                     context_len, rng)
     model = train_tokens(model_cfg, train_cfg, batch_fn, run.path, record=record, resume=resume,
                          force=force, progress=progress)
     train_s = time.perf_counter() - t0
+    if train_only:
+        return {"record": full_record, "trained": True}
     t0 = time.perf_counter()
     sizes = eval_sizes(s["train_length"], s["test_factors"])
     curves = evaluate_sizes(model, task, sizes, cfg.n_eval, cfg.eval_seed, cfg.eval_batch_size,
@@ -245,8 +249,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resume: bool = False,
                               force: bool = False, progress: bool | None = None,
-                              log: Callable[[str], None] | None = log_line) -> dict[str, Any]:
-    """Train and evaluate every task and seed; write results.json and the table."""
+                              log: Callable[[str], None] | None = log_line, train_only: bool = False) -> dict[str, Any]:
+    """Train and evaluate every task and seed; write results.json and the table (``train_only``:
+    train only; ``icl-lab eval`` evaluates them later)."""
     out_dir = Path(out_dir)
     run = RunDir(out_dir)
     run.prepare(cfg.to_dict(), resume=resume, force=force)  # the experiment's own run directory
@@ -260,13 +265,17 @@ def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resu
         per_seed = []
         for seed in cfg.seeds:
             per_seed.append(run_task_seed(cfg, task_name, seed, out_dir, resume=resume, force=force,
-                                          progress=progress))
-            if log:
+                                          progress=progress, train_only=train_only))
+            if log and not train_only:
                 curve = per_seed[-1]["curves"]
                 log(f"{task_name} seed {seed}: exact match " + ", ".join(
                     f"n={n}: {curve[str(n)]['exact_match']:.2f}" for n in per_seed[-1]["sizes"])
                     + f" (train {per_seed[-1]['train_s']:.0f}s, eval {per_seed[-1]['eval_s']:.0f}s)")
-        tasks[task_name] = summarize_task(cfg, task_name, per_seed)
+        if not train_only:
+            tasks[task_name] = summarize_task(cfg, task_name, per_seed)
+    if train_only:
+        run.set_status("trained")
+        return {"config": cfg.to_dict(), "trained": list(cfg.tasks)}
     rows = [t["row"] for t in tasks.values()]
     results = {"config": cfg.to_dict(), "tasks": tasks, "table": rows,
                "wall_s": round(time.perf_counter() - t0, 1)}

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from icl_lab.core.config_files import build_dataclass, expect_kind, read_experiment
+from icl_lab.core.errors import check
 from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.models.linear_attention import LinearSelfAttention
 from icl_lab.theory import closed_forms as cf
@@ -41,6 +42,7 @@ class LSATheoryConfig:
 
     name: str = "lsa_theory"
     preset: str = ""
+    kind: str = KIND  # the pipeline (checked, so a record of another kind is not run here)
     seed: int = 0
     d: int = 5
     n_context: int = 20  # N, the training prompt length
@@ -59,6 +61,7 @@ class LSATheoryConfig:
     gd_init_scale: float = 0.3  # std·√(d+1) of the generic random initialisation
 
     def __post_init__(self) -> None:
+        check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
         positive = ("d", "n_context", "steps", "batch_size", "record_every", "n_eval", "gd_steps")
         for key in positive:
             if getattr(self, key) < 1:
@@ -84,8 +87,9 @@ def load_lsa_config(path: str | Path, preset: str | None = None, overrides: list
 
 
 def run(cfg: LSATheoryConfig, out_dir: str | Path, *, resume: bool = False, force: bool = False,
-        progress: bool | None = None) -> dict[str, Any]:
-    """Both experiments (trained LSA vs Γ⁻¹ and vs the GD construction) in one run directory."""
+        progress: bool | None = None, train_only: bool = False) -> dict[str, Any]:
+    """Both experiments (trained LSA vs Γ⁻¹ and vs the GD construction) in one run directory.
+    Training and evaluation are one computation here, so ``train_only`` changes nothing."""
     run_dir = RunDir(out_dir)
     run_dir.prepare(cfg.to_dict(), resume=resume, force=force)
     run_dir.set_status("running")
@@ -239,16 +243,18 @@ def run_gd_experiment(cfg: LSATheoryConfig) -> dict[str, Any]:
 
 
 def cached_experiment(kind: str, cfg: LSATheoryConfig, cache_dir: str | Path) -> dict[str, Any]:
-    """``run_<kind>_experiment(cfg)`` ("gamma" or "gd"), reusing its JSON in ``cache_dir`` when the
-    config matches, so figure scripts that share a run train it once."""
+    """``run_<kind>_experiment(cfg)`` ("gamma" or "gd") in the run directory
+    ``cache_dir/<name>-<preset>-<kind>``, reused when it holds a finished run of this config
+    (:meth:`RunDir.cached_results`), so figure scripts that share a run train it once."""
     runner = {"gamma": run_gamma_experiment, "gd": run_gd_experiment}[kind]
-    path = Path(cache_dir) / f"{cfg.name}-{cfg.preset}-{kind}.json"
-    wanted = json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples -> lists, as stored
-    if path.is_file():
-        stored = json.loads(path.read_text())
-        if stored.get("config") == wanted:
-            return stored
-    result = runner(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, result)
-    return json.loads(json.dumps(result))
+    run = RunDir(Path(cache_dir) / f"{cfg.name}-{cfg.preset}-{kind}")
+    record = {"experiment": kind, **cfg.to_dict()}
+    cached = run.cached_results(record)
+    if cached is not None:
+        return cached
+    run.prepare(record, force=run.exists())  # a run of another config here is replaced
+    run.set_status("running")
+    result = json.loads(json.dumps(runner(cfg)))  # tuples -> lists, as stored
+    atomic_write_json(run.results_path, result)
+    run.set_status("finished")
+    return result

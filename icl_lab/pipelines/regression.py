@@ -20,7 +20,7 @@ from icl_lab.baselines.registry import BASELINE_NAMES, is_boolean, unavailable_r
 from icl_lab.core.checkpoint import load_checkpoint
 from icl_lab.core.config_files import build_dataclass, read_experiment
 from icl_lab.core.device import resolve_device
-from icl_lab.core.errors import ConfigError, check
+from icl_lab.core.errors import ConfigError, RunError, check
 from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.evaluation.config import EvalConfig
 from icl_lab.evaluation.regression import OOD_VARIANTS, evaluate_experiment, model_learner
@@ -132,7 +132,13 @@ def load_trained_model(run_dir: str | Path) -> tuple[ExperimentConfig, nn.Module
 
 
 def evaluate_run(run_dir: str | Path, write: bool = True) -> dict:
-    """Evaluate a trained run against its baselines; write results.json and the figure."""
+    """Evaluate a trained run against its baselines; write results.json and the figure.
+
+    Refuses a run whose training has not finished (its status and resumability stay as they are)."""
+    state = RunDir(run_dir).status()
+    if state.get("state") not in ("trained", "finished"):
+        raise RunError(f"{run_dir} is not trained (state {state.get('state')!r} at step {state.get('step', 0)}): "
+                       "finish it with `icl-lab run FILE --resume --out RUN_DIR`")
     cfg, model = load_trained_model(run_dir)
     results = evaluate_experiment(cfg, model_learner(model, cfg.eval.batch_size))
     if write:
@@ -147,10 +153,16 @@ def evaluate_run(run_dir: str | Path, write: bool = True) -> dict:
 
 
 def run(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = False,
-        force: bool = False, progress: bool | None = None) -> dict:
-    """Train (or resume), evaluate and draw; returns the results."""
+        force: bool = False, progress: bool | None = None, train_only: bool = False) -> dict:
+    """Train (or resume), evaluate and draw; returns the results (``train_only``: train only,
+    status ``trained``; ``icl-lab eval`` evaluates later)."""
     torch.set_float32_matmul_precision("high")
+    cached = RunDir(run_dir).cached_results(cfg.to_dict()) if resume else None
+    if cached is not None:  # a finished run resumed: nothing left to do
+        return {k: v for k, v in cached.items() if k != "config"}
     train(cfg, run_dir, resume=resume, force=force, progress=progress)
+    if train_only:
+        return {"config": cfg.to_dict(), "trained": True}
     return evaluate_run(run_dir)
 
 

@@ -3,6 +3,7 @@ training loop (:func:`icl_lab.training.loop.fit`)."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict, dataclass
 
 from icl_lab.core.errors import check as _check
@@ -35,6 +36,7 @@ class TrainConfig:
     # run faster on 1 thread: OpenMP barriers stall when cores are oversubscribed.
     cpu_threads: int = 0
     log_every: int = 100
+    tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard); extra [tensorboard]
     checkpoint_every: int = 1000
     # Curriculum (Garg et al.): start values, increments, every `curriculum_interval` steps.
     dims_start: int = 0  # 0 = no dimension curriculum (all d active)
@@ -60,6 +62,8 @@ class TrainConfig:
         for name in ("log_every", "checkpoint_every", "curriculum_interval", "dims_inc", "points_inc"):
             value = getattr(self, name)
             _check(value >= 1, f"train.{name}", value, "an integer >= 1")
+        _check(not self.tensorboard or importlib.util.find_spec("tensorboard") is not None, "train.tensorboard",
+               self.tensorboard, "false, or install the extra first: pip install 'icl_lab[tensorboard]'")
         _check(self.cpu_threads >= 0, "train.cpu_threads", self.cpu_threads, "an integer >= 0")
         _check(self.dims_start >= 0, "train.dims_start", self.dims_start, "an integer >= 0")
         _check(self.points_start >= 0, "train.points_start", self.points_start, "an integer >= 0")

@@ -69,6 +69,15 @@ def deferred_signals() -> Iterator[_StopRequest]:
             signal.signal(sig, previous)
 
 
+def _event_writer(run: RunDir, cfg: TrainConfig):
+    """A TensorBoard writer beside metrics.jsonl when ``train.tensorboard`` (the optional extra)."""
+    if not cfg.tensorboard:
+        return None
+    from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
+
+    return SummaryWriter(log_dir=str(run.path / "tensorboard"))
+
+
 def fit(model: nn.Module, cfg: TrainConfig, run: RunDir, batches: Batches, loss_fn: LossFn, *, resume: bool = False,
         on_step: Callable[[int], None] | None = None, progress: bool | None = None) -> nn.Module:
     """Train ``model`` (already on its device) in ``run``; returns it in eval mode.
@@ -97,6 +106,7 @@ def fit(model: nn.Module, cfg: TrainConfig, run: RunDir, batches: Batches, loss_
     # progress None: a bar only on a terminal (tqdm's rule); True / False: always / never
     bar = tqdm(total=cfg.steps, initial=step, disable=None if progress is None else not progress,
                unit="step", dynamic_ncols=True, leave=False)
+    events = _event_writer(run, cfg)
     t_start, start = time.perf_counter(), step
     model.train()
     stream = batches(step)
@@ -130,6 +140,9 @@ def fit(model: nn.Module, cfg: TrainConfig, run: RunDir, batches: Batches, loss_
                                         "elapsed_s": round(time.perf_counter() - t_start, 3),
                                         "steps_per_s": round(rate, 2)})
                     run.set_status("running", step=step)
+                    if events is not None:
+                        for key, val in {"loss": value, "lr": schedule.get_last_lr()[0], **stats}.items():
+                            events.add_scalar(f"train/{key}", val, step)
                     bar.set_postfix(loss=f"{value:.4f}", refresh=False)
                 bar.update(1)
                 if step % cfg.checkpoint_every == 0 and step < cfg.steps:
@@ -143,5 +156,7 @@ def fit(model: nn.Module, cfg: TrainConfig, run: RunDir, batches: Batches, loss_
         raise
     finally:
         bar.close()
+        if events is not None:
+            events.close()
     checkpoint("trained")
     return model.eval()

@@ -18,7 +18,7 @@ def test_lsa_figure_smoke(tmp_path, stem):
 
 def test_lsa_runs_are_shared_between_figures(tmp_path):
     load("fig42_lsa_gamma").main("smoke", tmp_path / "fig42")
-    cache = list((tmp_path / "runs").glob("*-gamma.json"))
+    cache = list((tmp_path / "runs").glob("*-gamma/results.json"))  # a run directory of the one result cache
     assert len(cache) == 1
     before = cache[0].stat().st_mtime_ns
     load("fig43_lsa_covariate_shift").main("smoke", tmp_path / "fig43")  # reuses the trained run

@@ -5,7 +5,6 @@ end to end with a baseline."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -78,3 +77,57 @@ def test_a_task_family_registered_outside_the_package_runs_end_to_end(tmp_path):
     # least squares recovers y = 2·x_0 exactly once it has d = 2 examples (independent truth)
     assert max(curves["least_squares"]["mean"][2:]) < 1e-8
     assert curves["least_squares"]["mean"][0] == pytest.approx(1.0, rel=0.5)  # predicting 0: error ≈ Var(y)/4
+
+
+def _numbers(results: dict) -> object:
+    """The measured numbers of a results dict (timings and paths left out)."""
+    if "in_distribution" in results:
+        return {k: v["mean"] for k, v in results["in_distribution"].items()}
+    if "settings" in results:
+        return {s: {k: v["final_mean"] for k, v in r["online"].items()} for s, r in results["settings"].items()}
+    timing = {"wall_s", "train_s", "eval_s"}
+    return [{k: v for k, v in row.items() if k not in timing} for row in results["table"]]
+
+
+@pytest.mark.parametrize("experiment", ["linear_regression", "bandits", "chain_of_thought", "length_generalization"])
+def test_train_then_eval_equals_run_for_every_kind(experiment, tmp_path):
+    trained, direct = tmp_path / "trained", tmp_path / "direct"
+    res = runner.invoke(app, ["train", experiment, "--preset", "smoke", "--out", str(trained)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((trained / "status.json").read_text())["state"] == "trained"
+    assert not (trained / "results.json").exists()
+    res = runner.invoke(app, ["eval", str(trained), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((trained / "status.json").read_text())["state"] == "finished"
+    assert runner.invoke(app, ["run", experiment, "--preset", "smoke", "--out", str(direct)]).exit_code == 0
+    assert _numbers(json.loads((trained / "results.json").read_text())) == \
+        _numbers(json.loads((direct / "results.json").read_text()))
+
+
+def test_eval_of_an_unfinished_run_is_refused_and_leaves_it_resumable(tmp_path):
+    from icl_lab.pipelines import regression
+    from icl_lab.training.regression import train
+
+    cfg = regression.load("linear_regression", "smoke", ["train.steps=6", "train.checkpoint_every=2"])
+
+    def interrupt(step):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "r", on_step=interrupt, progress=False)
+    before = (tmp_path / "r" / "status.json").read_text()
+    res = runner.invoke(app, ["eval", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "is not trained (state 'interrupted' at step 3)" in res.output
+    assert (tmp_path / "r" / "status.json").read_text() == before
+    assert not (tmp_path / "r" / "results.json").exists()
+    res = runner.invoke(app, ["run", "linear_regression", "--preset", "smoke", "--set", "train.steps=6",
+                              "--set", "train.checkpoint_every=2", "--out", str(tmp_path / "r"), "--resume"])
+    assert res.exit_code == 0, res.output
+    assert [r["step"] for r in RunDir_metrics(tmp_path / "r")][-1] == 6
+
+
+def RunDir_metrics(path):
+    from icl_lab.core.runs import RunDir
+
+    return RunDir(path).read_metrics()

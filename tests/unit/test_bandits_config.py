@@ -32,7 +32,7 @@ def test_overrides_reach_nested_settings_and_bad_values_name_the_field():
     assert cfg.settings["dpt_linear"].env.dim == 4 and cfg.run == ("dpt_linear",) and cfg.train.lr == 0.01
     with pytest.raises(ValueError, match="env.kind='poisson'"):
         load_config(EXPERIMENT, "quick", ["settings.dpt_linear.env.kind=poisson"])
-    with pytest.raises(ValueError, match="expected int"):
+    with pytest.raises(ValueError, match=r"settings.dpt_linear.env.n_arms=2.5: expected an integer"):
         load_config(EXPERIMENT, "quick", ["settings.dpt_linear.env.n_arms=2.5"])
     with pytest.raises(ValueError, match="unknown key colour: valid keys are name, preset, run"):
         load_config(EXPERIMENT, "quick", ["colour=3"])

@@ -11,6 +11,7 @@ from icl_lab.models.token_lm import (
     generate,
     left_pad,
 )
+from icl_lab.models.transformer import KVCache
 
 STOP = 3
 
@@ -65,7 +66,7 @@ def test_cached_logits_equal_full_forward():
     tokens, valid = left_pad(PROMPTS, 0)
     positions = (valid.long().cumsum(1) - 1).clamp(min=0)
     full = model(tokens, positions, attention_mask(valid, tokens.shape[1]))
-    cache: list = []
+    cache = KVCache(len(model.backbone.blocks))
     prefill = _forward_cached(model, tokens[:, :-2], positions[:, :-2], valid[:, :-2], cache)
     step1 = _forward_cached(model, tokens[:, -2:-1], positions[:, -2:-1], valid[:, :-1], cache)
     step2 = _forward_cached(model, tokens[:, -1:], positions[:, -1:], valid, cache)
