@@ -201,6 +201,9 @@ app.add_typer(bandits_app, name="bandits", help="Bandit tools: the exact Bernoul
 
 
 def main() -> None:  # console-script entry point
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws to files only
     app()
 
 

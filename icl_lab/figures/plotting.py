@@ -6,11 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless by default; notebooks may switch back with %matplotlib inline
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt  # the backend is the caller's: Agg for the CLI, inline in notebooks
+import seaborn as sns
 
 PRETTY = {
     "model": "transformer",

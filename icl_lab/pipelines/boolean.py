@@ -18,25 +18,22 @@ import json
 import time
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from icl_lab.baselines import boolean as algorithms  # noqa: E402
-from icl_lab.baselines.boolean_posterior import choose_method  # noqa: E402
-from icl_lab.baselines.registry import make_boolean_baseline  # noqa: E402
-from icl_lab.core.runs import RunDir, atomic_write_json  # noqa: E402
-from icl_lab.evaluation.regression import accuracies, eval_batch, model_learner  # noqa: E402
-from icl_lab.pipelines.regression import (  # noqa: E402
+from icl_lab.baselines import boolean as algorithms
+from icl_lab.baselines.boolean_posterior import choose_method
+from icl_lab.baselines.registry import make_boolean_baseline
+from icl_lab.core.runs import RunDir, atomic_write_json
+from icl_lab.evaluation.regression import accuracies, eval_batch, model_learner
+from icl_lab.pipelines.regression import (
     ExperimentConfig,
     load_experiment,
-    load_trained_model,  # noqa: E402
+    load_trained_model,
 )
-from icl_lab.tasks.boolean import BOOLEAN_CLASSES  # noqa: E402
-from icl_lab.training.regression import train  # noqa: E402
+from icl_lab.tasks.boolean import BOOLEAN_CLASSES
+from icl_lab.training.regression import train
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = ROOT / "experiments" / "boolean.toml"

@@ -21,7 +21,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -32,6 +32,8 @@ from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.models.linear_attention import LinearSelfAttention
 from icl_lab.theory import closed_forms as cf
 from icl_lab.theory.gd_construction import gd_lsa
+from icl_lab.training.config import TrainConfig
+from icl_lab.training.loop import fit
 
 KIND = "lsa"  # experiment files with kind = "lsa" run here
 
@@ -123,32 +125,54 @@ def sample_prompts(lam: np.ndarray, b: int, n: int, g: torch.Generator) -> tuple
     return xs, (xs @ w[..., None])[..., 0]
 
 
+class PromptStream:
+    """Fresh noiseless prompts of length ``n`` for every step, from one generator seeded once
+    (so step s sees the s-th draw; a stream restarted at step s fast-forwards)."""
+
+    def __init__(self, lam: np.ndarray, batch_size: int, n: int, seed: int):
+        self.lam, self.batch_size, self.n = lam, batch_size, n
+        self.g = torch.Generator().manual_seed(seed)
+        self.drawn = 0
+
+    def next(self) -> tuple[int, torch.Tensor, torch.Tensor]:
+        step, self.drawn = self.drawn, self.drawn + 1
+        return (step, *sample_prompts(self.lam, self.batch_size, self.n, self.g))
+
+    def batches(self, start: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+        while self.drawn < start:
+            self.next()
+        while True:
+            yield self.next()
+
+
 def train_lsa(model: LinearSelfAttention, lam: np.ndarray, n_context: int, steps: int, lr: float,
-              batch_size: int, seed: int, record_every: int,
+              batch_size: int, seed: int, record_every: int, run: RunDir,
               record: Callable[[LinearSelfAttention], dict[str, float]] | None = None,
               anneal: float = 0.0) -> list[dict[str, float]]:
-    """Plain gradient descent on ½(ŷ − y)² with a fresh batch of prompts per step; history rows.
+    """Plain gradient descent on ½(ŷ − y)² with a fresh batch of prompts per step, by the lab's
+    one training loop (``train.optimizer = "sgd"``) in ``run``; returns the history rows: at every
+    ``record_every``-th step (and the last) the loss of that step's batch and ``record(model)``,
+    both before the step's update.
 
-    Over the last ``anneal`` fraction of steps the step size falls linearly to lr/10: the
-    fresh-batch noise then averages out and the end point sits closer to the flow's limit.
+    Over the last ``anneal`` fraction of steps the step size falls linearly to lr/10 (schedule
+    "linear"): the fresh-batch noise then averages out and the end point sits closer to the flow's limit.
     """
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    start = int(steps * (1 - anneal))
-    factor = lambda s: 1.0 if s < start else 1.0 - 0.9 * (s - start) / max(1, steps - start)  # noqa: E731
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    g = torch.Generator().manual_seed(seed)
-    history = []
-    for step in range(steps + 1):
-        xs, ys = sample_prompts(lam, batch_size, n_context + 1, g)
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, optimizer="sgd", schedule="linear",
+                      decay_fraction=anneal, min_lr_ratio=0.1, log_every=record_every, checkpoint_every=steps)
+    stream = PromptStream(lam, batch_size, n_context + 1, seed)
+    history: list[dict[str, float]] = []
+
+    def loss_fn(item: tuple[int, torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        step, xs, ys = item
         loss = 0.5 * model.training_loss(xs, ys)
-        if step % record_every == 0 or step == steps:
+        if step % record_every == 0:
             history.append({"step": step, "loss": 2 * loss.item(), **(record(model) if record else {})})
-        if step == steps:
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        schedule.step()
+        return loss, {}
+
+    fit(model, cfg, run, stream.batches, loss_fn, progress=False)
+    step, xs, ys = stream.next()  # the state after the last update, on the next batch
+    history.append({"step": step, "loss": 2 * (0.5 * model.training_loss(xs, ys)).item(),
+                    **(record(model) if record else {})})
     return history
 
 
@@ -175,7 +199,7 @@ def least_squares_risk(lam: np.ndarray, m: int, n_prompts: int, seed: int) -> tu
 
 
 # ----------------------------------------------------------------------------- experiments
-def run_gamma_experiment(cfg: LSATheoryConfig) -> dict[str, Any]:
+def run_gamma_experiment(cfg: LSATheoryConfig, run: RunDir) -> dict[str, Any]:
     """Train ZFB's LSA and compare it with Γ⁻¹, its risk formula and the covariate-shift formula."""
     torch.manual_seed(cfg.seed)
     lam, lam_shift = covariance(cfg.spectrum), covariance(cfg.shift_spectrum)
@@ -192,7 +216,7 @@ def run_gamma_experiment(cfg: LSATheoryConfig) -> dict[str, Any]:
                 "dist_lambda_inv": cf.scale_free_distance(a, naive), "off_block": off}
 
     history = train_lsa(model, lam, cfg.n_context, cfg.steps, cfg.lr, cfg.batch_size, cfg.seed,
-                        cfg.record_every, record, cfg.anneal)
+                        cfg.record_every, run, record, cfg.anneal)
     learned = model.effective_matrix().double().numpy()
     lengths = list(cfg.test_lengths)
     risk = {"M": lengths,
@@ -212,7 +236,7 @@ def run_gamma_experiment(cfg: LSATheoryConfig) -> dict[str, Any]:
             "final": {k: history[-1][k] for k in ("dist_gamma", "rel_err_gamma", "dist_lambda_inv", "off_block")}}
 
 
-def run_gd_experiment(cfg: LSATheoryConfig) -> dict[str, Any]:
+def run_gd_experiment(cfg: LSATheoryConfig, run: RunDir) -> dict[str, Any]:
     """Train a randomly initialised 1-layer LSA (Λ = I) and compare it with one GD step of size η*."""
     torch.manual_seed(cfg.seed)
     lam = np.eye(cfg.d)
@@ -236,7 +260,7 @@ def run_gd_experiment(cfg: LSATheoryConfig) -> dict[str, Any]:
         return {"pred_diff": float(diff), "sensitivity_cos": float(cos), "gd_loss": gd_loss}
 
     history = train_lsa(model, lam, cfg.n_context, cfg.gd_steps, cfg.gd_lr, cfg.batch_size, cfg.seed + 1,
-                        cfg.record_every, record, cfg.anneal)
+                        cfg.record_every, run, record, cfg.anneal)
     return {"config": dataclasses.asdict(cfg), "eta_star": eta, "history": history,
             "learned": model.effective_matrix().double().numpy().tolist(),
             "final": {k: history[-1][k] for k in ("loss", "gd_loss", "pred_diff", "sensitivity_cos")}}
@@ -254,7 +278,7 @@ def cached_experiment(kind: str, cfg: LSATheoryConfig, cache_dir: str | Path) ->
         return cached
     run.prepare(record, force=run.exists())  # a run of another config here is replaced
     run.set_status("running")
-    result = json.loads(json.dumps(runner(cfg)))  # tuples -> lists, as stored
+    result = json.loads(json.dumps(runner(cfg, run)))  # tuples -> lists, as stored
     atomic_write_json(run.results_path, result)
     run.set_status("finished")
     return result

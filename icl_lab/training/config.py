@@ -25,8 +25,10 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 0.0
     warmup_steps: int = 0
-    schedule: str = "constant"  # "constant" or "cosine" (after warm-up)
-    min_lr_ratio: float = 0.1  # the cosine schedule decays to this fraction of the peak
+    optimizer: str = "adamw"  # "adamw", or "sgd" (plain gradient descent, as the LSA theory assumes)
+    schedule: str = "constant"  # after warm-up: "constant", "cosine", or "linear" over the last decay_fraction
+    min_lr_ratio: float = 0.1  # the cosine / linear schedules decay to this fraction of the peak
+    decay_fraction: float = 1.0  # "linear": the last fraction of the steps over which the step size falls
     betas: tuple[float, ...] = (0.9, 0.999)  # AdamW's (beta1, beta2)
     grad_clip: float = 0.0  # 0 disables clipping
     bf16: bool = False  # autocast matmuls to bfloat16
@@ -51,8 +53,10 @@ class TrainConfig:
         _check(self.lr > 0, "train.lr", self.lr, "a number > 0")
         _check(self.weight_decay >= 0, "train.weight_decay", self.weight_decay, "a number >= 0")
         _check(self.warmup_steps >= 0, "train.warmup_steps", self.warmup_steps, "an integer >= 0")
-        _check(self.schedule in ("constant", "cosine"), "train.schedule", self.schedule,
-               "'constant' or 'cosine'")
+        _check(self.optimizer in ("adamw", "sgd"), "train.optimizer", self.optimizer, "'adamw' or 'sgd'")
+        _check(self.schedule in ("constant", "cosine", "linear"), "train.schedule", self.schedule,
+               "'constant', 'cosine' or 'linear'")
+        _check(0 <= self.decay_fraction <= 1, "train.decay_fraction", self.decay_fraction, "a number in [0, 1]")
         _check(0 <= self.min_lr_ratio <= 1, "train.min_lr_ratio", self.min_lr_ratio, "a number in [0, 1]")
         _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "train.betas", list(self.betas),
                "two numbers in [0, 1)")

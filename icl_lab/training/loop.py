@@ -30,16 +30,22 @@ LossFn = Callable[[Any], tuple[torch.Tensor, dict[str, float]]]
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then constant, or cosine decay to ``cfg.min_lr_ratio`` of the peak."""
+    """Linear warm-up, then constant; or cosine decay to ``cfg.min_lr_ratio`` of the peak; or
+    constant until the last ``cfg.decay_fraction`` of the steps and a linear fall to that ratio."""
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
     if cfg.schedule == "cosine":
         progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
         return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    if cfg.schedule == "linear":
+        start = int(cfg.steps * (1 - cfg.decay_fraction))
+        return 1.0 if step < start else 1.0 - (1 - cfg.min_lr_ratio) * (step - start) / max(1, cfg.steps - start)
     return 1.0
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     # fused: one kernel for the whole update instead of a dozen elementwise passes per tensor
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                              betas=tuple(cfg.betas), fused=True)
