@@ -40,7 +40,7 @@ NAMES = ("least_squares", "ridge", "bayes", "averaging", "knn", "lasso", "gd")
 
 
 def data(n_prompts: int = 1280, n_points: int = 41, d: int = 20, seed: int = 7) -> tuple[torch.Tensor, torch.Tensor, TaskConfig]:
-    task = TaskConfig(d=d, n_points=n_points)
+    task = TaskConfig.of(d=d, n_points=n_points)
     batch = sample_task(task, n_prompts, torch.Generator().manual_seed(seed))
     return batch.xs, batch.ys, task
 

@@ -115,7 +115,7 @@ def garg_train_config(**overrides) -> TrainConfig:
 def garg_curriculum(step: int, d: int, n_points: int) -> tuple[int, int]:
     """(active dims, points) of Garg's staircase at ``step``, capped at (d, n_points):
     for d = 8, n_points = 17 it is (5, 11), (6, 13), (7, 15), (8, 17) from step 0, 2000, 4000, 6000."""
-    return curriculum(garg_train_config(), TaskConfig(d=d, n_points=n_points), step)
+    return curriculum(garg_train_config(), TaskConfig.of(d=d, n_points=n_points), step)
 
 
 def lab_twin(ref: TransformerModel) -> ICLRegressor:

@@ -52,7 +52,7 @@ TARGET = 0.1
 
 def heldout(n_prompts: int = 512, seed: int = 20240) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Fixed held-out prompts (d = 8, 2d + 1 points, noiseless) and Var(y)."""
-    batch = sample_task(TaskConfig(d=D, n_points=K + 1), n_prompts, torch.Generator().manual_seed(seed))
+    batch = sample_task(TaskConfig.of(d=D, n_points=K + 1), n_prompts, torch.Generator().manual_seed(seed))
     return batch.xs, batch.ys, batch.y_var
 
 

@@ -7,16 +7,10 @@ from pathlib import Path
 from icl_lab.core.runs import RunDir
 from icl_lab.pipelines.regression import ExperimentConfig, evaluate_run, load_experiment, run_experiment
 
-# "smoke" is for the test suite: the quick preset shrunk to seconds.
-SMOKE = ["task.d=3", "task.n_points=7", "model.max_points=9", "train.steps=20", "train.batch_size=8",
-         "train.dims_start=0", "train.points_start=0", "eval.n_prompts=32", "eval.bootstrap=20"]
-
 
 def experiment_config(name: str, preset: str, extra: list[str] | None = None) -> ExperimentConfig:
-    path = name
-    if preset == "smoke":
-        return load_experiment(path, "quick", SMOKE + (extra or []))
-    return load_experiment(path, preset, extra or [])
+    """The config of ``experiments/<name>.toml`` under ``preset`` (smoke: the file's own smoke preset)."""
+    return load_experiment(name, preset, extra or [])
 
 
 def trained_run(cfg: ExperimentConfig, out_dir: Path, tag: str = "") -> tuple[Path, dict]:

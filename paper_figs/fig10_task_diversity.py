@@ -11,7 +11,6 @@ below the diversity threshold the model tracks dMMSE, above it ridge.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -33,7 +32,6 @@ from icl_lab.sweep import (
 )
 from icl_lab.sweep.runner import SweepDisplay
 from icl_lab.tasks.regression import task_pool
-from paper_figs._common import SMOKE
 
 POOL_SIZES = {"smoke": "1,64", "quick": "1,4,16,64,256,1024,4096",
               "paper": ",".join(str(2**p) for p in range(0, 21, 2))}
@@ -41,8 +39,7 @@ POOL_SIZES = {"smoke": "1,64", "quick": "1,4,16,64,256,1024,4096",
 
 def run_pool_sweep(preset: str, out_dir: Path) -> tuple[Path, list]:
     """Run (or resume) the pool-size sweep with the sweep runner; returns its directory and runs."""
-    plan = build_plan("task_diversity", "quick" if preset == "smoke" else preset,
-                      SMOKE if preset == "smoke" else [], [f"task.pool_size={POOL_SIZES[preset]}"], seeds=1)
+    plan = build_plan("task_diversity", preset, [], [f"task.pool_size={POOL_SIZES[preset]}"], seeds=1)
     sweep_dir = Path(out_dir).parent / "runs" / "sweeps" / f"task_diversity-{preset}"
     with SweepLock(sweep_dir):
         check_existing_runs(plan, sweep_dir)
@@ -63,7 +60,7 @@ def _measure(run_dir: Path) -> dict:
     t = cfg.task
     pool = task_pool(t.pool_size, t.d, t.prior_std, t.pool_seed)
     out: dict = {"pool_size": t.pool_size}
-    for where, task in (("fresh", replace(t, pool_size=0)), ("pool", t)):
+    for where, task in (("fresh", t.with_values(pool_size=0)), ("pool", t)):
         batch = eval_batch(cfg, task)
         preds = {"model": model_learner(model)(batch.xs, batch.ys),
                  "dmmse": dmmse(batch.xs, batch.ys, pool, t.noise_std),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -54,7 +53,7 @@ def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig12_data_mixtur
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     summary: dict = {"curves": {}, "mean_error": {}}
     for ax, family in zip(axes.flat, families + ["mixture"]):
-        task = cfg.task if family == "mixture" else replace(cfg.task, families=(family,))
+        task = cfg.task if family == "mixture" else cfg.task.with_values(families=(family,))
         batch = eval_batch(cfg, task)
         keep = ("model", *SPECIALISTS.get(family, ())) + ((LINEAR_POSTERIOR,) if family in ("linear", "sparse_linear") else ())
         chosen = {n: fn for n, fn in learners.items() if family == "mixture" or n in keep}

@@ -12,7 +12,6 @@ overconfident — neither is Bayesian for the shifted prior.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -37,7 +36,7 @@ def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig14_uncertainty
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.3))
     summary: dict = {}
     for where, task, ax in (("in distribution", cfg.task, ax2),
-                            (f"task shift (prior std ×{SHIFT:g})", replace(cfg.task, prior_std=SHIFT * cfg.task.prior_std), ax3)):
+                            (f"task shift (prior std ×{SHIFT:g})", cfg.task.with_values(prior_std=SHIFT * cfg.task.prior_std), ax3)):
         batch = eval_batch(cfg, task)
         bins, summary[where] = {}, {}
         for name, predict in predictives.items():

@@ -67,8 +67,8 @@ def hypothesis_count(cfg: TaskConfig) -> int:
     if spec is None:
         return 0
     if spec.probs is None:
-        return math.comb(cfg.n, sparse_k(cfg))
-    size = len(spec.values) ** (spec.terms * cfg.n)
+        return math.comb(cfg.d, sparse_k(cfg))
+    size = len(spec.values) ** (spec.terms * cfg.d)
     if spec.theta == "free":
         size *= len(THRESHOLDS)
     if spec.teach == "dnf":
@@ -147,7 +147,7 @@ def bayes_enumerate(xs: torch.Tensor, ys: torch.Tensor, cfg: TaskConfig,
     """Exact posterior predictive logits [B, N] by enumerating every hypothesis (chunked)."""
     spec = CLASSES[cfg.function_class]
     if hyps is None:
-        hyps = enumerate_hypotheses(spec, cfg.n, sparse_k(cfg))
+        hyps = enumerate_hypotheses(spec, cfg.d, sparse_k(cfg))
     b, n_points, n = xs.shape
     # float32 is exact for the integer pre-activations; log-likelihood sums lose < 1e-4.
     xs32, ys32 = xs.float(), ys.float()

@@ -24,14 +24,14 @@ CLOSED_FORMS = ("nearest_neighbour", "teach_conjunction", "teach_signed_conjunct
 def choose_method(cfg: TaskConfig, max_hypotheses: int = 2**17) -> str:
     """The method ``bayes(method="auto")`` uses: closed, enumerate, importance or smc."""
     spec, name = CLASSES[cfg.function_class], cfg.function_class
-    if name in CLOSED_FORMS and not (name == "parity" and (cfg.label_noise > 0 or cfg.n > 62)):
+    if name in CLOSED_FORMS and not (name == "parity" and (cfg.label_noise > 0 or cfg.d > 62)):
         return "closed"
     if hypothesis_count(cfg) <= max_hypotheses:
         return "enumerate"
     if spec.teach == "dnf":
         return "importance"
     if spec.probs is None or spec.teach:
-        raise ValueError(f"Bayes for {name} at n={cfg.n} needs {hypothesis_count(cfg)} hypotheses "
+        raise ValueError(f"Bayes for {name} at n={cfg.d} needs {hypothesis_count(cfg)} hypotheses "
                          f"(> max_hypotheses={max_hypotheses}) and has no sampler")
     return "smc"
 

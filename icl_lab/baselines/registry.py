@@ -7,6 +7,7 @@ algorithms share that contract, so evaluation treats them identically.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Callable
 
@@ -88,12 +89,17 @@ def make_baseline(name: str, task: "TaskConfig", ev: "EvalConfig") -> Learner:
     return table[name]
 
 
+def task_pool_size(task: "TaskConfig") -> int:
+    """The size of the task's finite pool (Raventós et al.); 0 for a family without one."""
+    return getattr(task.params, "pool_size", 0)
+
+
 def _dmmse(xs: torch.Tensor, ys: torch.Tensor, task: "TaskConfig") -> torch.Tensor:
     """Posterior mean over the task's finite pool (Raventós et al.'s dMMSE)."""
     from icl_lab.baselines.bayes import dmmse
     from icl_lab.tasks.regression import task_pool
 
-    if not task.pool_size:
+    if not task_pool_size(task):
         raise ValueError("baseline 'dmmse' needs a finite task pool: set task.pool_size > 0")
     return dmmse(xs, ys, task_pool(task.pool_size, task.d, task.prior_std, task.pool_seed), task.noise_std)
 
@@ -110,8 +116,9 @@ def _prior_specific(task: "TaskConfig", ev: "EvalConfig") -> dict[str, Learner]:
     from icl_lab.baselines import regression as r
 
     family = task.name == "family_mixture"  # its families are scaled to Var(y) = 1
-    dense_std = 1 / math.sqrt(task.d) if family else task.prior_std
-    sparse_std = 1 / math.sqrt(task.sparsity) if family else task.prior_std
+    # Read when called: a family without the parameter is refused at load (unavailable_reason).
+    dense_std = lambda: 1 / math.sqrt(task.d) if family else task.prior_std  # noqa: E731
+    sparse_std = lambda: 1 / math.sqrt(task.sparsity) if family else task.prior_std  # noqa: E731
 
     def features(xs: torch.Tensor) -> torch.Tensor:
         phi = bp.feature_map(task)
@@ -121,9 +128,9 @@ def _prior_specific(task: "TaskConfig", ev: "EvalConfig") -> dict[str, Learner]:
         return phi(xs.double())
 
     return {
-        "sparse_bayes": lambda xs, ys: bp.sparse_linear_posterior(xs, ys, task.sparsity, sparse_std,
+        "sparse_bayes": lambda xs, ys: bp.sparse_linear_posterior(xs, ys, task.sparsity, sparse_std(),
                                                                   task.noise_std)[0].to(ys.dtype),
-        "dense_bayes": lambda xs, ys: r.bayes(xs, ys, task.noise_std, dense_std)[0],
+        "dense_bayes": lambda xs, ys: r.bayes(xs, ys, task.noise_std, dense_std())[0],
         "feature_ols": lambda xs, ys: r.least_squares(features(xs), ys.double()).to(ys.dtype),
         "feature_ridge": lambda xs, ys: r.ridge(features(xs), ys.double(), lam=ev.ridge_lam).to(ys.dtype),
     }
@@ -143,10 +150,18 @@ def unavailable_reason(name: str, task: "TaskConfig") -> str | None:
     config fail at load time instead of after training."""
     from icl_lab.baselines.bayes_priors import MAX_SUPPORTS, exact_family_posterior, feature_map
 
-    if name == "dmmse" and not task.pool_size:
+    if name == "dmmse" and not task_pool_size(task):
         return "needs a finite task pool (task.pool_size > 0)"
     if name.startswith("feature_") and feature_map(task) is None:
         return "needs a feature basis (fourier_series, fourier_mixture or monomial_regression)"
+    if is_boolean(task):  # the Boolean learners (bayes included) run on every Boolean class
+        return None
+    own = {f.name for f in dataclasses.fields(task.params)}
+    gaussian_weights = "prior_std" in own or task.name == "family_mixture"
+    if name in ("bayes", "dense_bayes") and not gaussian_weights:
+        return "needs a Gaussian weight prior (the task has no prior_std)"
+    if name == "sparse_bayes" and "sparsity" not in own:
+        return "needs a sparse prior (the task has no sparsity)"
     if name == "sparse_bayes" and math.comb(task.d, task.sparsity) > MAX_SUPPORTS:
         return f"enumerates C(d, sparsity) supports, at most {MAX_SUPPORTS}"
     if name == "bayes" and task.name == "family_mixture" and not exact_family_posterior(task):
@@ -156,7 +171,7 @@ def unavailable_reason(name: str, task: "TaskConfig") -> str | None:
 
 def default_baselines(task: "TaskConfig", ev: "EvalConfig") -> tuple[str, ...]:
     """What `icl-lab baselines` evaluates: the closed forms, the prior's own Bayes predictor, eval.baselines."""
-    extra = ("dmmse",) if task.pool_size else ()
+    extra = ("dmmse",) if task_pool_size(task) else ()
     extra += _TASK_DEFAULTS.get(task.name, ())
     names = CLOSED_FORM + extra + tuple(ev.baselines)
     return tuple(dict.fromkeys(n for n in names if unavailable_reason(n, task) is None))

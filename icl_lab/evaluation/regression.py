@@ -6,7 +6,6 @@ task prior (d·prior_std² + noise_std² for linear regression), so predicting 0
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -110,7 +109,7 @@ def _with_queries(make: Callable[[torch.Tensor, torch.Generator], torch.Tensor])
 
 
 def _x_distribution(name: str) -> Callable[[ExperimentConfig, torch.Generator], Batch]:
-    return lambda cfg, g: eval_batch(cfg, replace(cfg.task, x_distribution=name))
+    return lambda cfg, g: eval_batch(cfg, cfg.task.with_values(x_distribution=name))
 
 
 def _scaled(x_scale: float = 1.0, y_scale: float = 1.0) -> Callable[[ExperimentConfig, torch.Generator], Batch]:
@@ -135,7 +134,7 @@ def _scaled(x_scale: float = 1.0, y_scale: float = 1.0) -> Callable[[ExperimentC
 
 def _noisy(cfg: ExperimentConfig, g: torch.Generator) -> Batch:
     """Labels with N(0, 1) noise added (Garg et al.'s noisy-label test)."""
-    return eval_batch(cfg, replace(cfg.task, noise_std=max(cfg.task.noise_std, 1.0)))
+    return eval_batch(cfg, cfg.task.with_values(noise_std=max(cfg.task.noise_std, 1.0)))
 
 
 OOD_VARIANTS: dict[str, Callable[[ExperimentConfig, torch.Generator], Batch]] = {

@@ -309,15 +309,7 @@ def plot_offline(result: dict[str, Any], ax, title: str = "") -> None:
 
 # ----------------------------------------------------------------------------- figure scripts
 
-EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "bandits.toml"
-
-
-def smoke_overrides(setting: str, horizon: int = 8) -> list[str]:
-    """The quick preset shrunk to seconds (tests): short horizon, tiny model and data."""
-    pre = f"settings.{setting}"
-    return [f"run={setting}", "n_eval_tasks=40", f"{pre}.steps=15", "train.batch_size=16", "train.log_every=5",
-            "model.n_embd=16", "model.n_layer=1", "model.n_head=2", f"{pre}.env.horizon={horizon}",
-            f"{pre}.n_train_tasks=64", f"{pre}.chunk_size=32"]
+EXPERIMENT = "bandits"
 
 
 def figure_results(setting: str, preset: str, out_dir: str | Path, extra: list[str] = ()) -> dict[str, Any]:
@@ -329,12 +321,7 @@ def figure_results(setting: str, preset: str, out_dir: str | Path, extra: list[s
     preset shrunk to seconds, for tests)."""
     if preset not in ("quick", "paper", "smoke"):
         raise ValueError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
-    overrides = [f"run={setting}"]
-    if preset == "smoke":
-        overrides += smoke_overrides(setting)
-        if load_config(EXPERIMENT, "quick", [f"run={setting}"]).settings[setting].offline_sizes:
-            overrides.append(f"settings.{setting}.offline_sizes=[0, 2, 8]")
-    cfg = load_config(EXPERIMENT, "quick" if preset == "smoke" else preset, overrides + list(extra))
+    cfg = load_config(EXPERIMENT, preset, [f"run={setting}", *extra])
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     return run_setting(cfg, setting, Path(out_dir).parent / "runs" / f"bandits-{preset}", resume=True)

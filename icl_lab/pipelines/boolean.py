@@ -42,10 +42,6 @@ BASELINES = ("constant", "averaging", "knn", "cosine_nn", "elimination", "signed
 # (random examples, teaching sequence first): conjunction and teach_signed_conjunction share the
 # function prior exactly; dnf / teach_dnf differ in the literals (signed vs monotone terms).
 TEACHING_PAIRS = (("conjunction", "teach_signed_conjunction"), ("dnf", "teach_dnf"))
-# "smoke": the quick preset shrunk to seconds, for the test suite.
-SMOKE = ["task.n=4", "task.n_points=10", "task.nn_start=4", "model.n_embd=16", "model.n_layer=1",
-         "model.max_points=12", "train.steps=20", "train.batch_size=8", "train.warmup_steps=0",
-         "train.checkpoint_every=20", "eval.n_prompts=48", "eval.bootstrap=20"]
 SMOKE_CLASSES = ("conjunction", "parity", "teach_conjunction")
 PRETTY = {"transformer": "transformer", "lstm": "LSTM", "gru": "GRU", "mlp": "MLP on prompt",
           "bayes": "Bayes-optimal", "constant": "constant (−1)", "averaging": "averaging", "knn": "3-NN",
@@ -57,8 +53,6 @@ def boolean_config(preset: str, function_class: str, family: str = "transformer"
                    extra: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
     """The config of one (class, model family) run under ``preset`` (quick, paper or smoke)."""
     overrides = [f"task.function_class={function_class}", f"model.family={family}", *extra]
-    if preset == "smoke":
-        return load_experiment(EXPERIMENT, "quick", SMOKE + overrides)
     return load_experiment(EXPERIMENT, preset, overrides)
 
 
@@ -114,7 +108,7 @@ def evaluate_class(preset: str, function_class: str, runs_dir: Path, families: t
         acc = accuracies(algorithms.mlp(batch.xs, batch.ys, positions=positions), batch).mean(0)
         seconds["mlp"] = round(time.perf_counter() - t0, 3)
         curves["mlp"] = [float(acc[k]) if k in positions else None for k in range(cfg.task.n_points)]
-    result = {"key": key, "function_class": function_class, "n": cfg.task.n, "curves": curves,
+    result = {"key": key, "function_class": function_class, "n": cfg.task.d, "curves": curves,
               "seconds": seconds, "bayes_method": choose_method(cfg.task) if "bayes" in baselines else None}
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(cache, result)
@@ -168,7 +162,7 @@ def smc_error(function_class: str, n: int, n_points: int = 24, prompts: int = 25
     from icl_lab.tasks import sample_task
     from icl_lab.tasks.config import TaskConfig
 
-    cfg = TaskConfig(name="boolean", n=n, n_points=n_points, function_class=function_class)
+    cfg = TaskConfig.of(name="boolean", d=n, n_points=n_points, function_class=function_class)
     batch = sample_task(cfg, prompts, torch.Generator().manual_seed(seed))
     exact = bayes(batch.xs, batch.ys, cfg, method="enumerate")
     smc = bayes(batch.xs, batch.ys, cfg, method="smc", particles=particles, seed=seed)

@@ -27,12 +27,11 @@ from icl_lab.evaluation.regression import OOD_VARIANTS, evaluate_experiment, mod
 from icl_lab.figures.plotting import plot_error_curves
 from icl_lab.models import check_model
 from icl_lab.models.config import MODEL_SIZES, ModelConfig
-from icl_lab.tasks import check_task
-from icl_lab.tasks.config import TaskConfig
+from icl_lab.tasks.config import TaskConfig, build_task
 from icl_lab.training.config import TrainConfig
 from icl_lab.training.regression import build_model, train
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2  # 2: the task's family parameters nested under task.params
 KINDS = ("regression", "boolean")  # the pipelines whose files this config describes
 
 
@@ -53,7 +52,6 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         check(self.kind in KINDS, "kind", self.kind, f"one of {KINDS} for this config")
-        check_task(self.task)
         check_model(self.model)
         for name in self.eval.baselines:
             check(name in BASELINE_NAMES, "eval.baselines", name, f"names from {sorted(BASELINE_NAMES)}")
@@ -105,6 +103,9 @@ def build_config(raw: dict[str, Any]) -> ExperimentConfig:
             kwargs[key] = raw[key]
     for section, cls in SECTIONS.items():
         section_raw = raw.get(section, {})
+        if section == "task":
+            kwargs[section] = build_task(section_raw)
+            continue
         if section == "model":
             section_raw = _model_section(section_raw)
         extra = ("size",) if section == "model" else ()

@@ -64,17 +64,26 @@ class TaskFamily:
     function: Callable[[dict[str, torch.Tensor], torch.Tensor, "TaskConfig"], torch.Tensor] | None = None
     # "mse" (real labels; metric: normalised squared error) or "bce" (±1 labels; metric: accuracy).
     loss: str = "mse"
+    # The family's own parameter dataclass (TaskConfig.params): its fields, defaults and checks.
+    params: type = field(default_factory=lambda: NoParams)
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """The parameters of a family that reads only the shared task keys."""
 
 
 TASKS: dict[str, TaskFamily] = {}
 
 
 def register(name: str, description: str, parameters: tuple[str, ...],
-             function: Callable | None = None, loss: str = "mse") -> Callable[[Sampler], Sampler]:
-    """Decorator adding a sampler to :data:`TASKS`."""
+             function: Callable | None = None, loss: str = "mse",
+             params: type = NoParams) -> Callable[[Sampler], Sampler]:
+    """Decorator adding a sampler to :data:`TASKS`. ``parameters`` names the task keys the family
+    reads (for ``icl-lab tasks``); ``params`` is its own frozen parameter dataclass."""
 
     def wrap(fn: Sampler) -> Sampler:
-        TASKS[name] = TaskFamily(name, fn, description, parameters, function, loss)
+        TASKS[name] = TaskFamily(name, fn, description, parameters, function, loss, params)
         return fn
 
     return wrap

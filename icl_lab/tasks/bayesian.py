@@ -17,14 +17,89 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from icl_lab.core.errors import check
 from icl_lab.tasks.base import Batch, register
 from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.regression import Params, _sample
 
 FAMILY_NAMES = ("linear", "sparse_linear", "relu_net", "sinusoid")
+FOURIER_TASKS = ("fourier_series", "fourier_mixture")
+
+
+@dataclass(frozen=True)
+class GaussianMixtureParams:
+    """w ~ mixture_weight·N(+mixture_mean·e_1, τ²I) + (1 − mixture_weight)·N(−mixture_mean·e_1, τ²I)."""
+
+    prior_std: float = 1.0  # τ
+    mixture_mean: float = 3.0
+    mixture_weight: float = 0.5  # probability of the +e_1 component
+
+    def __post_init__(self) -> None:
+        check(self.prior_std > 0, "task.prior_std", self.prior_std, "a number > 0")
+        check(self.mixture_mean >= 0, "task.mixture_mean", self.mixture_mean, "a number >= 0")
+        check(0 < self.mixture_weight < 1, "task.mixture_weight", self.mixture_weight, "a number in (0, 1)")
+
+
+@dataclass(frozen=True)
+class FourierParams:
+    """Fourier series of one real input x ~ U(−L, L): cos/sin(kπx/L) up to K = fourier_freq
+    (fourier_mixture: K ~ U{1..fourier_freq}), N(0, τ²) coefficients."""
+
+    FIXED_D: ClassVar[int] = 1  # functions of one real input
+    prior_std: float = 1.0
+    fourier_freq: int = 10
+    fourier_half_period: float = 5.0  # L
+
+    def __post_init__(self) -> None:
+        check(self.prior_std > 0, "task.prior_std", self.prior_std, "a number > 0")
+        check(1 <= self.fourier_freq <= 64, "task.fourier_freq", self.fourier_freq, "an integer in [1, 64]")
+        check(self.fourier_half_period > 0, "task.fourier_half_period", self.fourier_half_period, "a number > 0")
+
+    def check_with_task(self, task: TaskConfig) -> None:
+        check(task.d == 1, "task.d", task.d, f"1 for {task.name} (a function of one real input)")
+
+
+@dataclass(frozen=True)
+class MonomialParams:
+    """y = Σ_{(i,j)∈S} w_ij x_i x_j over a seed-fixed set S of ``n_monomials`` degree-2 monomials."""
+
+    prior_std: float = 1.0
+    n_monomials: int = 20
+    monomial_seed: int = 0  # fixes the monomial set itself
+
+    def __post_init__(self) -> None:
+        check(self.prior_std > 0, "task.prior_std", self.prior_std, "a number > 0")
+        check(self.n_monomials >= 1, "task.n_monomials", self.n_monomials, "an integer >= 1")
+
+    def check_with_task(self, task: TaskConfig) -> None:
+        n_pairs = task.d * (task.d + 1) // 2
+        check(self.n_monomials <= n_pairs, "task.n_monomials", self.n_monomials,
+              f"an integer in [1, d(d+1)/2={n_pairs}] (the number of distinct degree-2 monomials)")
+
+
+@dataclass(frozen=True)
+class FamilyMixtureParams:
+    """The family (dense linear, sparse linear, ReLU net, sinusoid) drawn uniformly per prompt."""
+
+    families: tuple[str, ...] = FAMILY_NAMES
+    sparsity: int = 3  # sparse_linear
+    hidden: int = 100  # relu_net
+
+    def __post_init__(self) -> None:
+        bad = [f for f in self.families if f not in FAMILY_NAMES]
+        check(bool(self.families) and not bad and len(set(self.families)) == len(self.families),
+              "task.families", list(self.families), f"distinct names from {list(FAMILY_NAMES)}")
+        check(self.sparsity >= 1, "task.sparsity", self.sparsity, "an integer >= 1")
+        check(self.hidden >= 1, "task.hidden", self.hidden, "an integer >= 1")
+
+    def check_with_task(self, task: TaskConfig) -> None:
+        if "sparse_linear" in self.families:
+            check(self.sparsity <= task.d, "task.sparsity", self.sparsity, f"an integer in [1, d={task.d}]")
 # Sinusoid family: angular frequency ω ~ U(SINE_FREQ_RANGE) along a random unit direction.
 SINE_FREQ_RANGE = (0.5, 2.0)
 
@@ -47,7 +122,7 @@ def linear_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -> torch.
 @register("gaussian_mixture_regression",
           "y = wᵀx + ε, w ~ mixture_weight·N(+mixture_mean·e_1, τ²I) + (1−mixture_weight)·N(−mixture_mean·e_1, τ²I)",
           ("d", "n_points", "noise_std", "prior_std", "mixture_mean", "mixture_weight", "x_distribution"),
-          linear_function)
+          linear_function, params=GaussianMixtureParams)
 def gaussian_mixture_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                                 active_dims: int | None = None) -> Batch:
     means, log_weights = mixture_components(cfg)
@@ -100,14 +175,15 @@ def _fourier(cfg: TaskConfig, b: int, n: int, g: torch.Generator, mixture: bool)
 
 @register("fourier_series", "x ~ U(−L, L), y = Fourier series up to frequency K = fourier_freq, N(0, τ²) coefficients "
           "(d is 1)", ("n_points", "noise_std", "prior_std", "fourier_freq", "fourier_half_period"),
-          fourier_function)
+          fourier_function, params=FourierParams)
 def fourier_series(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                    active_dims: int | None = None) -> Batch:
     return _fourier(cfg, n_prompts, n_points, generator, mixture=False)
 
 
 @register("fourier_mixture", "Fourier series whose max frequency K ~ U{1..fourier_freq} per prompt (d is 1)",
-          ("n_points", "noise_std", "prior_std", "fourier_freq", "fourier_half_period"), fourier_function)
+          ("n_points", "noise_std", "prior_std", "fourier_freq", "fourier_half_period"), fourier_function,
+          params=FourierParams)
 def fourier_mixture(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                     active_dims: int | None = None) -> Batch:
     return _fourier(cfg, n_prompts, n_points, generator, mixture=True)
@@ -139,7 +215,7 @@ def monomial_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -> torc
 
 @register("monomial_regression", "y = Σ_{(i,j)∈S} w_ij x_i x_j, S a fixed set of n_monomials degree-2 monomials "
           "(monomial_seed), w ~ N(0, τ²I)", ("d", "n_points", "noise_std", "prior_std", "n_monomials",
-                                              "monomial_seed"), monomial_function)
+                                              "monomial_seed"), monomial_function, params=MonomialParams)
 def monomial_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                         active_dims: int | None = None) -> Batch:
     draw = lambda b, a, g: {"w": cfg.prior_std * torch.randn(b, cfg.n_monomials, generator=g)}  # noqa: E731
@@ -174,7 +250,8 @@ def family_mixture_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -
 
 @register("family_mixture", "the family (from task.families: linear, sparse_linear, relu_net, sinusoid) drawn "
           "uniformly per prompt, each scaled to Var(y) = 1", ("d", "n_points", "noise_std", "families",
-                                                                "sparsity", "hidden"), family_mixture_function)
+                                                                "sparsity", "hidden"), family_mixture_function,
+          params=FamilyMixtureParams)
 def family_mixture(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                    active_dims: int | None = None) -> Batch:
     def draw(b: int, active: int, g: torch.Generator) -> Params:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from icl_lab.core.errors import check
 from icl_lab.tasks.base import Batch, register
 from icl_lab.tasks.config import TaskConfig
 
@@ -78,6 +79,27 @@ CLASSES: dict[str, ClassSpec | None] = {
                            force_p=0.35, teach="dnf"),
 }
 BOOLEAN_CLASSES = tuple(CLASSES)
+
+
+@dataclass(frozen=True)
+class BooleanParams:
+    """Boolean functions of x ∈ {±1}^d (d is the papers' n): the class and its prior's knobs."""
+
+    function_class: str = "conjunction"  # one of BOOLEAN_CLASSES
+    label_noise: float = 0.0  # probability of flipping each label
+    sparse_k: int = 0  # support size of sparse_disjunction / sparse_parity; 0: the class default (4 / 2)
+    nn_start: int = 20  # nearest_neighbour: the first nn_start labels are uniform coin flips
+
+    def __post_init__(self) -> None:
+        check(self.function_class in CLASSES, "task.function_class", self.function_class,
+              f"one of {list(CLASSES)}")
+        check(0 <= self.label_noise < 0.5, "task.label_noise", self.label_noise, "a number in [0, 0.5)")
+        check(self.nn_start >= 1, "task.nn_start", self.nn_start, "an integer >= 1")
+        check(self.sparse_k >= 0, "task.sparse_k", self.sparse_k, "an integer >= 0 (0: the class default)")
+
+    def check_with_task(self, task: TaskConfig) -> None:
+        check(self.sparse_k <= task.d, "task.sparse_k", self.sparse_k,
+              f"an integer in [0, d={task.d}] (0: the class default)")
 
 
 def sparse_k(cfg: TaskConfig) -> int:
@@ -219,13 +241,13 @@ def flip_labels(ys: torch.Tensor, noise: float, g: torch.Generator) -> torch.Ten
     return torch.where(torch.rand(ys.shape, generator=g) < noise, -ys, ys)
 
 
-@register("boolean", "Boolean functions of x ∈ {±1}^n (task.function_class), Bhattamishra et al. 2024",
-          ("n", "n_points", "function_class", "label_noise", "sparse_k", "nn_start"),
-          boolean_function, loss="bce")
+@register("boolean", "Boolean functions of x ∈ {±1}^d (task.function_class), Bhattamishra et al. 2024",
+          ("d", "n_points", "function_class", "label_noise", "sparse_k", "nn_start"),
+          boolean_function, loss="bce", params=BooleanParams)
 def boolean(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
             active_dims: int | None = None) -> Batch:
     """Sample prompts of ``cfg.function_class``; params hold w [B, T, n], θ [B, T], clause [B]."""
-    n, g, b = cfg.n, generator, n_prompts
+    n, g, b = cfg.d, generator, n_prompts
     xs = torch.randint(0, 2, (b, n_points, n), generator=g).float() * 2 - 1
     spec = CLASSES[cfg.function_class]
     if spec is None:

@@ -10,15 +10,68 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
+from icl_lab.core.errors import check
 from icl_lab.tasks.base import Batch, register
 from icl_lab.tasks.config import TaskConfig
 from icl_lab.tasks.inputs import X_DISTRIBUTIONS
 
 Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class LinearParams:
+    """Linear regression: w ~ N(0, prior_std² I), or uniform over a fixed pool of ``pool_size``
+    vectors (Raventós et al.; 0 = the Gaussian prior); ``renormalize_ys``: Garg et al.'s noisy
+    evaluation rescales y to std √d."""
+
+    prior_std: float = 1.0
+    renormalize_ys: bool = False
+    pool_size: int = 0
+    pool_seed: int = 0  # fixes the pool itself
+
+    def __post_init__(self) -> None:
+        check(self.prior_std > 0, "task.prior_std", self.prior_std, "a number > 0")
+        check(0 <= self.pool_size <= 2**24, "task.pool_size", self.pool_size, "an integer in [0, 2^24] (0: Gaussian prior)")
+
+
+@dataclass(frozen=True)
+class SparseLinearParams:
+    """Sparse linear regression: ``sparsity`` non-zero N(0, prior_std²) coordinates."""
+
+    prior_std: float = 1.0
+    sparsity: int = 3
+
+    def __post_init__(self) -> None:
+        check(self.prior_std > 0, "task.prior_std", self.prior_std, "a number > 0")
+        check(self.sparsity >= 1, "task.sparsity", self.sparsity, "an integer >= 1")
+
+    def check_with_task(self, task: TaskConfig) -> None:
+        check(self.sparsity <= task.d, "task.sparsity", self.sparsity, f"an integer in [1, d={task.d}]")
+
+
+@dataclass(frozen=True)
+class ReluNetParams:
+    """Two-layer ReLU networks of width ``hidden``."""
+
+    hidden: int = 100
+
+    def __post_init__(self) -> None:
+        check(self.hidden >= 1, "task.hidden", self.hidden, "an integer >= 1")
+
+
+@dataclass(frozen=True)
+class DecisionTreeParams:
+    """Depth-``depth`` decision trees."""
+
+    depth: int = 4
+
+    def __post_init__(self) -> None:
+        check(1 <= self.depth <= 12, "task.depth", self.depth, "an integer in [1, 12]")
 
 
 def _sample(cfg: TaskConfig, b: int, n: int, g: torch.Generator, active_dims: int | None,
@@ -35,7 +88,7 @@ def _sample(cfg: TaskConfig, b: int, n: int, g: torch.Generator, active_dims: in
     if cfg.noise_std > 0:
         ys = ys + cfg.noise_std * torch.randn(b, n, generator=g)
     y_var = signal_var + cfg.noise_std**2
-    if cfg.renormalize_ys:  # Garg et al.'s noisy evaluation: y rescaled to std sqrt(d)
+    if getattr(cfg.params, "renormalize_ys", False):  # Garg et al.'s noisy evaluation: y rescaled to std sqrt(d)
         ys = ys * math.sqrt(d) / ys.std()
         y_var = float(d)
     return Batch(xs, ys, params, y_var)
@@ -48,7 +101,7 @@ def task_pool(size: int, d: int, prior_std: float, seed: int) -> torch.Tensor:
 
 
 def _gaussian_weights(cfg: TaskConfig, b: int, active: int, g: torch.Generator) -> torch.Tensor:
-    if cfg.pool_size:  # uniform over the fixed pool instead of the Gaussian prior
+    if getattr(cfg.params, "pool_size", 0):  # uniform over the fixed pool instead of the Gaussian prior
         pool = task_pool(cfg.pool_size, cfg.d, cfg.prior_std, cfg.pool_seed)
         w = pool[torch.randint(0, cfg.pool_size, (b,), generator=g)].clone()
     else:
@@ -63,7 +116,7 @@ def linear_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -> torch.
 
 @register("linear_regression", "y = wᵀx + ε, w ~ N(0, prior_std² I), or uniform over a fixed pool of pool_size vectors",
           ("d", "n_points", "noise_std", "prior_std", "x_distribution", "renormalize_ys", "pool_size", "pool_seed"),
-          linear_function)
+          linear_function, params=LinearParams)
 def linear_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                       active_dims: int | None = None) -> Batch:
     draw = lambda b, a, g: {"w": _gaussian_weights(cfg, b, a, g)}  # noqa: E731
@@ -72,14 +125,14 @@ def linear_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator:
 
 
 @register("noisy_linear_regression", "linear regression evaluated with σ = noise_std (Garg et al. use 1, renormalised)",
-          ("d", "n_points", "noise_std", "prior_std", "renormalize_ys"), linear_function)
+          ("d", "n_points", "noise_std", "prior_std", "renormalize_ys"), linear_function, params=LinearParams)
 def noisy_linear_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                             active_dims: int | None = None) -> Batch:
     return linear_regression(cfg, n_prompts, n_points, generator, active_dims)
 
 
 @register("sparse_linear_regression", "y = wᵀx, w has `sparsity` N(0, prior_std²) coordinates, the rest 0",
-          ("d", "n_points", "sparsity", "noise_std", "prior_std"), linear_function)
+          ("d", "n_points", "sparsity", "noise_std", "prior_std"), linear_function, params=SparseLinearParams)
 def sparse_linear_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                              active_dims: int | None = None) -> Batch:
     def draw(b: int, active: int, g: torch.Generator) -> Params:
@@ -98,8 +151,8 @@ def quadratic_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -> tor
     return ((xs**2) @ params["w"].unsqueeze(-1)).squeeze(-1) / math.sqrt(3)
 
 
-@register("quadratic_regression", "y = (x²)ᵀw / √3, w ~ N(0, I)", ("d", "n_points", "noise_std"),
-          quadratic_function)
+@register("quadratic_regression", "y = (x²)ᵀw / √3, w ~ N(0, prior_std² I)", ("d", "n_points", "noise_std", "prior_std"),
+          quadratic_function, params=LinearParams)
 def quadratic_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                          active_dims: int | None = None) -> Batch:
     draw = lambda b, a, g: {"w": _gaussian_weights(cfg, b, a, g)}  # noqa: E731
@@ -114,7 +167,7 @@ def relu_net_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) -> torc
 
 
 @register("relu_net_regression", "y = √(2/h)·ReLU(xW₁)W₂, W ~ N(0, 1), width h = hidden",
-          ("d", "n_points", "hidden", "noise_std"), relu_net_function)
+          ("d", "n_points", "hidden", "noise_std"), relu_net_function, params=ReluNetParams)
 def relu_net_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                         active_dims: int | None = None) -> Batch:
     def draw(b: int, active: int, g: torch.Generator) -> Params:
@@ -139,7 +192,7 @@ def decision_tree_function(params: Params, xs: torch.Tensor, cfg: TaskConfig) ->
 
 
 @register("decision_tree_regression", "depth-`depth` tree, random coordinate per node, split at x_j > 0, N(0,1) leaves",
-          ("d", "n_points", "depth", "noise_std"), decision_tree_function)
+          ("d", "n_points", "depth", "noise_std"), decision_tree_function, params=DecisionTreeParams)
 def decision_tree_regression(cfg: TaskConfig, n_prompts: int, n_points: int, generator: torch.Generator,
                              active_dims: int | None = None) -> Batch:
     n_nodes = 2 ** (cfg.depth + 1) - 1

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from icl_lab.cli import app
-from icl_lab.pipelines.bandits import smoke_overrides
 from tests.figure_scripts import load_figure_script
 
 runner = CliRunner()
@@ -35,12 +34,12 @@ def one_error_line(res):
     return lines[0]
 
 
-SMOKE = smoke_overrides("dpt_gaussian") + ["settings.dpt_gaussian.offline_sizes=[0, 4]"]
+SMOKE = ["settings.dpt_gaussian.offline_sizes=[0, 4]"]  # on top of the file's smoke preset
 
 
 def test_cli_run_writes_results_resumes_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "b"
-    res = invoke_run("--preset", "quick", *sets(SMOKE), "--out", out)
+    res = invoke_run("--preset", "smoke", *sets(SMOKE), "--out", out)
     assert res.exit_code == 0, res.output
     results = json.loads((out / "results.json").read_text())
     online = results["settings"]["dpt_gaussian"]["online"]
@@ -54,8 +53,8 @@ def test_cli_run_writes_results_resumes_and_refuses_to_overwrite(tmp_path):
     assert set(offline) == {"empirical_mean", "lcb", "posterior_mean", "model_greedy"}
     # n = 0: no data, every chooser picks arm 0 (lowest index) except the model
     assert offline["lcb"]["mean"][0] == offline["empirical_mean"]["mean"][0]
-    assert "already holds a finished run" in one_error_line(invoke_run(*sets(SMOKE), "--out", out))
-    again = invoke_run(*sets(SMOKE), "--out", out, "--resume")
+    assert "already holds a finished run" in one_error_line(invoke_run("--preset", "smoke", *sets(SMOKE), "--out", out))
+    again = invoke_run("--preset", "smoke", *sets(SMOKE), "--out", out, "--resume")
     assert again.exit_code == 0 and again.stdout.splitlines()[:-1] == res.stdout.splitlines()[:-1]
 
 
@@ -69,7 +68,7 @@ def test_cli_run_writes_results_resumes_and_refuses_to_overwrite(tmp_path):
     ("train.steps=0", "train.steps"),
 ])
 def test_bad_config_gives_one_line_and_writes_nothing(tmp_path, override, fragment):
-    res = invoke_run(*sets(SMOKE + [override]), "--out", tmp_path / "r")
+    res = invoke_run("--preset", "smoke", *sets(SMOKE + [override]), "--out", tmp_path / "r")
     assert fragment in one_error_line(res)
     assert not (tmp_path / "r").exists()
 

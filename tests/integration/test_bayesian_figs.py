@@ -42,6 +42,6 @@ def test_fig15_depth_sweep_trains_one_model_per_depth(tmp_path):
     summary = run(tmp_path, "fig15_which_algorithm_depth")
     assert summary["depths"] == [1, 2]
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
-    assert runs == ["which_algorithm-quick-L1", "which_algorithm-quick-L2"]  # distinct runs, not one reused
+    assert runs == ["which_algorithm-smoke-L1", "which_algorithm-smoke-L2"]  # distinct runs, not one reused
     for fam, spds in summary["median_spd"].items():
         assert len(spds) == 2 and all(s >= 0 for s in spds), fam

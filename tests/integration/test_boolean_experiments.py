@@ -22,7 +22,7 @@ EXPERIMENT = ROOT / "experiments" / "boolean.toml"
 
 @pytest.mark.parametrize("cls", BOOLEAN_CLASSES)
 def test_cli_baselines_print_every_boolean_baseline(cls):
-    args = ["baselines", str(EXPERIMENT), "--set", f"task.function_class={cls}", "--set", "task.n=5",
+    args = ["baselines", str(EXPERIMENT), "--set", f"task.function_class={cls}", "--set", "task.d=5",
             "--set", "task.n_points=12", "--set", "task.nn_start=4", "--prompts", "24", "--json"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output

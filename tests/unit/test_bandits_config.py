@@ -34,5 +34,5 @@ def test_overrides_reach_nested_settings_and_bad_values_name_the_field():
         load_config(EXPERIMENT, "quick", ["settings.dpt_linear.env.kind=poisson"])
     with pytest.raises(ValueError, match=r"settings.dpt_linear.env.n_arms=2.5: expected an integer"):
         load_config(EXPERIMENT, "quick", ["settings.dpt_linear.env.n_arms=2.5"])
-    with pytest.raises(ValueError, match="unknown key colour: valid keys are name, preset, run"):
+    with pytest.raises(ValueError, match="unknown key colour: valid keys are name, preset, kind, run"):
         load_config(EXPERIMENT, "quick", ["colour=3"])

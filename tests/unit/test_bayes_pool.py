@@ -12,7 +12,7 @@ from icl_lab.tasks.regression import task_pool
 
 
 def test_pool_tasks_come_from_the_pool():
-    cfg = TaskConfig(d=4, n_points=5, pool_size=7)
+    cfg = TaskConfig.of(d=4, n_points=5, pool_size=7)
     batch = sample_task(cfg, 200, torch.Generator().manual_seed(0))
     pool = task_pool(7, 4, 1.0, 0)
     matches = (batch.params["w"][:, None, :] == pool[None]).all(-1)  # [B, M]
@@ -38,7 +38,7 @@ def test_dmmse_approaches_ridge_for_a_large_pool():
     # With M → ∞ the uniform prior over the pool tends to N(0, I): dMMSE → ridge(λ = σ²/τ²).
     sigma, d = 0.5, 3
     pool = task_pool(2**13, d, 1.0, 0)
-    cfg = TaskConfig(d=d, n_points=8, noise_std=sigma)
+    cfg = TaskConfig.of(d=d, n_points=8, noise_std=sigma)
     batch = sample_task(cfg, 200, torch.Generator().manual_seed(2))  # fresh Gaussian tasks
     a = dmmse(batch.xs.double(), batch.ys.double(), pool, sigma)
     b = ridge(batch.xs.double(), batch.ys.double(), lam=sigma**2)

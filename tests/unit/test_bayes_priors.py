@@ -66,7 +66,7 @@ def test_mixture_posterior_matches_quadrature_in_2d():
     g = gen(2)
     xs, sigma = torch.randn(2, 4, 2, generator=g), 0.5
     ys = xs @ torch.tensor([3.0, 1.0]) + sigma * torch.randn(2, 4, generator=g)
-    cfg = TaskConfig(name="gaussian_mixture_regression", d=2, noise_std=sigma)
+    cfg = TaskConfig.of(name="gaussian_mixture_regression", d=2, noise_std=sigma)
     mean, _ = bayes_predictive(cfg)(xs, ys)
     axis = np.linspace(-9, 9, 721)
     w1, w2 = np.meshgrid(axis, axis, indexing="ij")
@@ -81,7 +81,7 @@ def test_mixture_posterior_matches_quadrature_in_2d():
 
 
 def test_mixture_weights_move_from_prior_to_the_true_component():
-    cfg = TaskConfig(name="gaussian_mixture_regression", d=10, n_points=30, noise_std=0.1)
+    cfg = TaskConfig.of(name="gaussian_mixture_regression", d=10, n_points=30, noise_std=0.1)
     batch = sample_task(cfg, 200, gen(3))
     weights = posterior_weights(cfg, batch.xs, batch.ys)  # [B, N, 2]
     assert torch.allclose(weights[:, 0], torch.tensor([0.5, 0.5], dtype=weights.dtype))
@@ -96,7 +96,7 @@ def test_mixture_predictive_variance_by_importance_sampling():
     g = gen(4)
     xs, sigma = torch.randn(1, 4, 2, generator=g), 0.5
     ys = xs @ torch.tensor([-2.0, 0.5]) + sigma * torch.randn(1, 4, generator=g)
-    cfg = TaskConfig(name="gaussian_mixture_regression", d=2, noise_std=sigma, mixture_weight=0.7)
+    cfg = TaskConfig.of(name="gaussian_mixture_regression", d=2, noise_std=sigma, mixture_weight=0.7)
     mean, var = bayes_predictive(cfg)(xs, ys)
     rng = np.random.default_rng(0)
     n = 10**6
@@ -127,7 +127,7 @@ def fourier_basis_numpy(x, big_k, half):
 
 @pytest.mark.parametrize("sigma", [0.3, 0.0])
 def test_fourier_posterior_equals_explicit_inverse(sigma):
-    cfg = TaskConfig(name="fourier_series", n_points=12, fourier_freq=3, noise_std=sigma, prior_std=0.8)
+    cfg = TaskConfig.of(name="fourier_series", n_points=12, fourier_freq=3, noise_std=sigma, prior_std=0.8)
     batch = sample_task(cfg, 3, gen(5))
     mean, var = fourier_posterior(batch.xs, batch.ys, 3, 5.0, sigma, 0.8)
     s = max(sigma, 1e-3)  # the documented jitter for the noiseless prior
@@ -142,7 +142,7 @@ def test_fourier_posterior_equals_explicit_inverse(sigma):
 
 def test_noiseless_fourier_posterior_interpolates():
     # 7 coefficients: well past 7 noiseless points the jittered posterior reproduces f exactly.
-    cfg = TaskConfig(name="fourier_series", n_points=20, fourier_freq=3, noise_std=0.0)
+    cfg = TaskConfig.of(name="fourier_series", n_points=20, fourier_freq=3, noise_std=0.0)
     batch = sample_task(cfg, 200, gen(5))
     mean, var = bayes_predictive(cfg)(batch.xs, batch.ys)
     err = ((mean - batch.ys.double()) ** 2).mean(0) / batch.y_var
@@ -152,7 +152,7 @@ def test_noiseless_fourier_posterior_interpolates():
 
 def test_fourier_mixture_posterior_uses_explicit_marginal_likelihoods():
     sigma, tau, k_max = 0.2, 1.0, 4
-    cfg = TaskConfig(name="fourier_mixture", n_points=9, fourier_freq=k_max, noise_std=sigma)
+    cfg = TaskConfig.of(name="fourier_mixture", n_points=9, fourier_freq=k_max, noise_std=sigma)
     batch = sample_task(cfg, 4, gen(6))
     mean, var, weights = fourier_mixture_posterior(batch.xs, batch.ys, k_max, 5.0, sigma, tau)
     for b in range(4):
@@ -170,7 +170,7 @@ def test_fourier_mixture_posterior_uses_explicit_marginal_likelihoods():
 
 
 def test_fourier_mixture_weights_find_the_true_max_frequency():
-    cfg = TaskConfig(name="fourier_mixture", n_points=40, fourier_freq=5, noise_std=0.0)
+    cfg = TaskConfig.of(name="fourier_mixture", n_points=40, fourier_freq=5, noise_std=0.0)
     batch = sample_task(cfg, 100, gen(7))
     weights = posterior_weights(cfg, batch.xs, batch.ys)
     found = weights[:, -1].argmax(-1) + 1
@@ -182,7 +182,7 @@ def test_fourier_mixture_weights_find_the_true_max_frequency():
 
 
 def test_monomial_posterior_equals_explicit_inverse():
-    cfg = TaskConfig(name="monomial_regression", d=4, n_points=10, n_monomials=5, noise_std=0.4, monomial_seed=3)
+    cfg = TaskConfig.of(name="monomial_regression", d=4, n_points=10, n_monomials=5, noise_std=0.4, monomial_seed=3)
     batch = sample_task(cfg, 2, gen(8))
     from icl_lab.tasks.bayesian import monomial_pairs
 
@@ -214,7 +214,7 @@ def test_prior_mean_shift_equals_explicit_formula():
 
 def test_sparse_posterior_against_support_enumeration():
     d, s, sigma, tau = 4, 2, 0.3, 1.0
-    cfg = TaskConfig(name="sparse_linear_regression", d=d, sparsity=s, n_points=6, noise_std=sigma)
+    cfg = TaskConfig.of(name="sparse_linear_regression", d=d, sparsity=s, n_points=6, noise_std=sigma)
     batch = sample_task(cfg, 2, gen(10))
     mean, _ = sparse_linear_posterior(batch.xs, batch.ys, s, tau, sigma)
     for b in range(2):
@@ -231,7 +231,7 @@ def test_sparse_posterior_against_support_enumeration():
 
 
 def test_family_posterior_identifies_dense_vs_sparse():
-    cfg = TaskConfig(name="family_mixture", d=6, sparsity=2, n_points=20, noise_std=0.05,
+    cfg = TaskConfig.of(name="family_mixture", d=6, sparsity=2, n_points=20, noise_std=0.05,
                      families=("linear", "sparse_linear"))
     batch = sample_task(cfg, 300, gen(11))
     mean, var, weights = linear_families_posterior(batch.xs, batch.ys, cfg.families, 2, 0.05)
@@ -251,7 +251,7 @@ def test_bayes_predictive_is_calibrated_on_its_own_prior():
     for name, extra in (("fourier_mixture", {"fourier_freq": 4, "noise_std": 0.3}),
                         ("gaussian_mixture_regression", {"d": 3, "noise_std": 0.5}),
                         ("monomial_regression", {"d": 4, "n_monomials": 6, "noise_std": 0.5})):
-        cfg = TaskConfig(name=name, n_points=12, **extra)
+        cfg = TaskConfig.of(name=name, n_points=12, **extra)
         batch = sample_task(cfg, 4000, gen(12))
         mean, var = bayes_predictive(cfg)(batch.xs, batch.ys)
         z2 = (batch.ys.double() - mean) ** 2 / var  # [B, N]

@@ -12,7 +12,8 @@ from icl_lab.tasks import sample_task
 from icl_lab.tasks.bayesian import FAMILY_NAMES, family_outputs, fourier_features, monomial_pairs
 from icl_lab.tasks.config import TaskConfig
 
-EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "linear_regression.toml"
+# A file whose [task] names only the shared keys, so `--set task.name=...` may pick any family.
+GENERIC = Path(__file__).resolve().parent / "generic_task.toml"
 
 
 def gen(seed=0):
@@ -25,7 +26,7 @@ def within(count: int, n: int, p: float, z: float = 5.0) -> bool:
 
 
 def test_mixture_components_frequency_and_means():
-    cfg = TaskConfig(name="gaussian_mixture_regression", d=4, n_points=3, mixture_weight=0.3)
+    cfg = TaskConfig.of(name="gaussian_mixture_regression", d=4, n_points=3, mixture_weight=0.3)
     batch = sample_task(cfg, 20000, gen())
     comp, w = batch.params["component"], batch.params["w"]
     assert within(int((comp == 0).sum()), 20000, 0.3)
@@ -35,7 +36,7 @@ def test_mixture_components_frequency_and_means():
 
 
 def test_fourier_mixture_frequencies_and_coefficients():
-    cfg = TaskConfig(name="fourier_mixture", n_points=5, fourier_freq=4)
+    cfg = TaskConfig.of(name="fourier_mixture", n_points=5, fourier_freq=4)
     assert cfg.d == 1  # Fourier series are one-dimensional whatever d says
     batch = sample_task(cfg, 8000, gen(1))
     big_k, coef = batch.params["max_freq"], batch.params["coefficients"]  # [B], [B, 9]
@@ -55,7 +56,7 @@ def test_monomial_set_is_fixed_by_its_seed():
     a, b, c = monomial_pairs(6, 10, 0), monomial_pairs(6, 10, 0), monomial_pairs(6, 10, 1)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert (a[:, 0] <= a[:, 1]).all() and len({tuple(p) for p in a.tolist()}) == 10
-    cfg = TaskConfig(name="monomial_regression", d=6, n_points=4, n_monomials=10)
+    cfg = TaskConfig.of(name="monomial_regression", d=6, n_points=4, n_monomials=10)
     batch = sample_task(cfg, 3, gen(2))
     x, w = batch.xs[0], batch.params["w"][0]
     manual = sum(w[s] * x[:, i] * x[:, j] for s, (i, j) in enumerate(a.tolist()))
@@ -63,7 +64,7 @@ def test_monomial_set_is_fixed_by_its_seed():
 
 
 def test_family_mixture_frequencies_and_unit_variance_per_family():
-    cfg = TaskConfig(name="family_mixture", d=5, n_points=8, hidden=40)
+    cfg = TaskConfig.of(name="family_mixture", d=5, n_points=8, hidden=40)
     batch = sample_task(cfg, 12000, gen(3))
     fam = batch.params["family"]
     outs = family_outputs(batch.params, batch.xs)
@@ -77,30 +78,35 @@ def test_family_mixture_frequencies_and_unit_variance_per_family():
 
 
 def test_family_subset_and_bad_values_give_one_line_errors():
-    cfg = TaskConfig(name="family_mixture", d=4, families=("sparse_linear", "sinusoid"))
+    cfg = TaskConfig.of(name="family_mixture", d=4, families=("sparse_linear", "sinusoid"))
     assert set(sample_task(cfg, 50, gen()).params["family"].tolist()) == {0, 1}
-    for override, words in [("task.mixture_weight=1.5", ["task.mixture_weight", "1.5", "(0, 1)"]),
-                            ("task.mixture_mean=-1", ["task.mixture_mean", "-1", ">= 0"]),
-                            ("task.fourier_freq=0", ["task.fourier_freq", "0", "[1, 64]"]),
-                            ("task.fourier_half_period=0", ["task.fourier_half_period", "> 0"]),
-                            ("task.families=[\"linear\",\"cubic\"]", ["task.families", "cubic", "sinusoid"]),
-                            ("task.families=[]", ["task.families", "distinct names"])]:
+    gmm, fourier, mixture = (["task.name=gaussian_mixture_regression"], ["task.name=fourier_series"],
+                             ["task.name=family_mixture"])
+    for overrides, words in [(gmm + ["task.mixture_weight=1.5"], ["task.mixture_weight", "1.5", "(0, 1)"]),
+                             (gmm + ["task.mixture_mean=-1"], ["task.mixture_mean", "-1", ">= 0"]),
+                             (fourier + ["task.fourier_freq=0"], ["task.fourier_freq", "0", "[1, 64]"]),
+                             (fourier + ["task.fourier_half_period=0"], ["task.fourier_half_period", "> 0"]),
+                             (fourier + ["task.d=3"], ["task.d=3", "expected 1 for fourier_series"]),
+                             (mixture + ["task.families=[\"linear\",\"cubic\"]"], ["task.families", "cubic", "sinusoid"]),
+                             (mixture + ["task.families=[]"], ["task.families", "distinct names"]),
+                             (["task.mixture_weight=0.3"], ["unknown key task.mixture_weight", "'linear_regression'",
+                                                            "valid keys are", "pool_size"])]:
         with pytest.raises(ConfigError) as err:
-            load_experiment(EXPERIMENT, "quick", [override])
+            load_experiment(GENERIC, "quick", overrides)
         assert "\n" not in str(err.value) and all(w in str(err.value) for w in words), str(err.value)
     with pytest.raises(ConfigError, match=r"task.n_monomials=11: expected an integer in \[1, d\(d\+1\)/2=10\]"):
-        TaskConfig(name="monomial_regression", d=4, n_monomials=11)
+        TaskConfig.of(name="monomial_regression", d=4, n_monomials=11)
 
 
 def test_new_fields_round_trip_through_json(tmp_path):
     from icl_lab.core.runs import RunDir
     from icl_lab.pipelines.regression import config_of_run
 
-    cfg = load_experiment(EXPERIMENT, "quick", ["task.name=family_mixture", "task.families=linear,sinusoid",
-                                               "task.d=5"])
+    cfg = load_experiment(GENERIC, "quick", ["task.name=family_mixture", "task.families=linear,sinusoid",
+                                             "task.d=5"])
     RunDir(tmp_path / "c").prepare(cfg.to_dict())
     assert config_of_run(tmp_path / "c") == cfg and cfg.task.families == ("linear", "sinusoid")
-    fourier = load_experiment(EXPERIMENT, "quick", ["task.name=fourier_mixture"])
+    fourier = load_experiment(GENERIC, "quick", ["task.name=fourier_mixture", "task.d=1"])
     RunDir(tmp_path / "f").prepare(fourier.to_dict())
     assert config_of_run(tmp_path / "f") == fourier and fourier.task.d == 1
 
@@ -112,9 +118,9 @@ def test_baselines_that_cannot_run_on_the_task_fail_at_load_time():
                         (["eval.baselines=feature_ols"], ["feature_ols", "feature basis"]),
                         (["eval.baselines=dmmse"], ["dmmse", "task.pool_size"])]:
         with pytest.raises(ConfigError) as err:
-            load_experiment(EXPERIMENT, "quick", sets)
+            load_experiment(GENERIC, "quick", sets)
         assert "\n" not in str(err.value) and all(w in str(err.value) for w in words), str(err.value)
-    cfg = load_experiment(EXPERIMENT, "quick", ["task.name=family_mixture", "task.families=linear,sparse_linear"])
+    cfg = load_experiment(GENERIC, "quick", ["task.name=family_mixture", "task.families=linear,sparse_linear"])
     assert {"bayes", "dense_bayes", "sparse_bayes"} <= set(default_baselines(cfg.task, cfg.eval))
-    cfg = load_experiment(EXPERIMENT, "quick", ["task.name=family_mixture"])
+    cfg = load_experiment(GENERIC, "quick", ["task.name=family_mixture"])
     assert "bayes" not in default_baselines(cfg.task, cfg.eval)

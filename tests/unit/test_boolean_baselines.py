@@ -19,7 +19,7 @@ from icl_lab.training.regression import training_loss
 
 
 def prompts(cls, n=5, points=14, count=64, seed=0, **kw):
-    cfg = TaskConfig(name="boolean", n=n, n_points=points, function_class=cls, **kw)
+    cfg = TaskConfig.of(name="boolean", d=n, n_points=points, function_class=cls, **kw)
     return cfg, sample_task(cfg, count, torch.Generator().manual_seed(seed))
 
 
@@ -112,7 +112,7 @@ def test_registry_is_family_aware():
     assert set(learners) == {"bayes", "averaging", "knn", "gf2", "cosine_nn"}  # regression-only names skipped
     with pytest.raises(ValueError, match="does not apply to Boolean tasks"):
         make_baselines(("least_squares",), cfg, EvalConfig())
-    reg = make_baselines(("bayes", "averaging"), TaskConfig(d=3, n_points=5), EvalConfig())
+    reg = make_baselines(("bayes", "averaging"), TaskConfig.of(d=3, n_points=5), EvalConfig())
     assert reg["bayes"](torch.randn(2, 5, 3), torch.randn(2, 5)).shape == (2, 5)  # regression untouched
     assert set(BOOLEAN_CLOSED_FORM) <= set(BASELINE_NAMES)
 
@@ -120,7 +120,7 @@ def test_registry_is_family_aware():
 @pytest.mark.parametrize("family", ["lstm", "gru"])
 def test_recurrent_families_are_causal_and_train(family):
     cfg = load_experiment("experiments/boolean.toml", "quick",
-                          [f"model.family={family}", "model.n_embd=16", "task.n=4", "task.n_points=9"])
+                          [f"model.family={family}", "model.n_embd=16", "task.d=4", "task.n_points=9"])
     torch.manual_seed(0)
     model = MODEL_FAMILIES[family](cfg)
     batch = sample_task(cfg.task, 8, torch.Generator().manual_seed(0))

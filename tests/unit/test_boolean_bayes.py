@@ -162,7 +162,7 @@ CASES = [("conjunction", 3), ("disjunction", 3), ("sparse_disjunction", 4), ("ma
 def test_enumeration_matches_brute_force(cls, n):
     points = 5 if cls in ("cnf", "dnf", "teach_dnf") else 7
     prompts = 3 if cls in ("cnf", "dnf", "teach_dnf") else 8
-    cfg = TaskConfig(name="boolean", n=n, n_points=points, function_class=cls,
+    cfg = TaskConfig.of(name="boolean", d=n, n_points=points, function_class=cls,
                      sparse_k=2 if cls.startswith("sparse") else 0)
     batch = sample_task(cfg, prompts, torch.Generator().manual_seed(1))
     probs = torch.sigmoid(bayes_enumerate(batch.xs, batch.ys, cfg).double())
@@ -173,7 +173,7 @@ def test_enumeration_matches_brute_force(cls, n):
 
 
 def test_enumeration_with_label_noise_matches_brute_force():
-    cfg = TaskConfig(name="boolean", n=3, n_points=7, function_class="conjunction", label_noise=0.1)
+    cfg = TaskConfig.of(name="boolean", d=3, n_points=7, function_class="conjunction", label_noise=0.1)
     batch = sample_task(cfg, 6, torch.Generator().manual_seed(2))
     probs = torch.sigmoid(bayes_enumerate(batch.xs, batch.ys, cfg).double())
     for b in range(6):
@@ -183,7 +183,7 @@ def test_enumeration_with_label_noise_matches_brute_force():
 
 @pytest.mark.parametrize("cls", ["parity", "teach_conjunction", "teach_signed_conjunction", "nearest_neighbour"])
 def test_closed_forms_match_enumeration_or_brute_force(cls):
-    cfg = TaskConfig(name="boolean", n=5, n_points=12, function_class=cls, nn_start=4)
+    cfg = TaskConfig.of(name="boolean", d=5, n_points=12, function_class=cls, nn_start=4)
     batch = sample_task(cfg, 64, torch.Generator().manual_seed(3))
     closed = bayes(batch.xs, batch.ys, cfg, method="closed")
     if cls != "nearest_neighbour":
@@ -213,7 +213,7 @@ def test_closed_forms_match_enumeration_or_brute_force(cls):
 
 @pytest.mark.parametrize("cls,n", [("conjunction", 5), ("dnf", 3)])
 def test_smc_agrees_with_enumeration(cls, n):
-    cfg = TaskConfig(name="boolean", n=n, n_points=14, function_class=cls)
+    cfg = TaskConfig.of(name="boolean", d=n, n_points=14, function_class=cls)
     batch = sample_task(cfg, 48, torch.Generator().manual_seed(4))
     exact = bayes(batch.xs, batch.ys, cfg, method="enumerate")
     smc = bayes(batch.xs, batch.ys, cfg, method="smc", particles=96)
@@ -223,7 +223,7 @@ def test_smc_agrees_with_enumeration(cls, n):
 
 
 def test_teach_dnf_importance_sampling_agrees_with_enumeration():
-    cfg = TaskConfig(name="boolean", n=4, n_points=14, function_class="teach_dnf")
+    cfg = TaskConfig.of(name="boolean", d=4, n_points=14, function_class="teach_dnf")
     batch = sample_task(cfg, 32, torch.Generator().manual_seed(6))
     exact = torch.sigmoid(bayes(batch.xs, batch.ys, cfg, method="enumerate").double())
     sampled = torch.sigmoid(bayes(batch.xs, batch.ys, cfg, method="importance").double())
@@ -231,7 +231,7 @@ def test_teach_dnf_importance_sampling_agrees_with_enumeration():
 
 
 def test_bayes_is_causal():
-    cfg = TaskConfig(name="boolean", n=5, n_points=10, function_class="disjunction")
+    cfg = TaskConfig.of(name="boolean", d=5, n_points=10, function_class="disjunction")
     batch = sample_task(cfg, 16, torch.Generator().manual_seed(5))
     full = bayes(batch.xs, batch.ys, cfg)
     ys = batch.ys.clone()

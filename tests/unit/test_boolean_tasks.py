@@ -9,7 +9,7 @@ import torch
 
 from icl_lab.core.errors import ConfigError
 from icl_lab.pipelines.regression import load_experiment
-from icl_lab.tasks import TASKS, check_task, sample_task
+from icl_lab.tasks import TASKS, sample_task
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
 from icl_lab.tasks.config import TaskConfig
 
@@ -21,7 +21,7 @@ def gen(seed=0):
 
 
 def batch_of(cls, n=10, points=30, prompts=4000, seed=0, **kw):
-    cfg = TaskConfig(name="boolean", n=n, n_points=points, function_class=cls, **kw)
+    cfg = TaskConfig.of(name="boolean", d=n, n_points=points, function_class=cls, **kw)
     return cfg, sample_task(cfg, prompts, gen(seed))
 
 
@@ -76,7 +76,7 @@ def test_label_balance_matches_closed_form(cls):
     cfg, batch = batch_of(cls)
     pos = (batch.ys > 0).float()
     k = 4 if cls == "sparse_disjunction" else 2
-    assert_close(pos, expected_positive(cls, cfg.n, k), pos.mean(1))
+    assert_close(pos, expected_positive(cls, cfg.d, k), pos.mean(1))
 
 
 @pytest.mark.parametrize("cls,values,probs", [
@@ -121,13 +121,13 @@ def test_forced_examples_match_the_chosen_clause(cls, force, p):
     q = 0.3 if cls in ("conjunction", "disjunction") else 0.2
     w = batch.params["w"][torch.arange(4000), batch.params["clause"]]  # [B, n]
     match = ((batch.xs == force * w.unsqueeze(1)) | (w == 0).unsqueeze(1)).all(-1).float()
-    assert_close(match, p + (1 - p) * (1 - q / 2) ** cfg.n, match.mean(1))
+    assert_close(match, p + (1 - p) * (1 - q / 2) ** cfg.d, match.mean(1))
     if cls in ("cnf", "dnf"):
         # One clause per prompt: another clause is matched only by chance, (1 − q/2)^n, forced
         # example or not (per variable: absent .8, free .16·½, same literal as the forced one .02).
         other = batch.params["w"][torch.arange(4000), (batch.params["clause"] + 1) % 3]
         chance = ((batch.xs == force * other.unsqueeze(1)) | (other == 0).unsqueeze(1)).all(-1).float()
-        assert_close(chance, (1 - q / 2) ** cfg.n, chance.mean(1))
+        assert_close(chance, (1 - q / 2) ** cfg.d, chance.mean(1))
 
 
 def test_teaching_sequences_come_first():
@@ -168,21 +168,24 @@ def test_label_noise_flips_at_the_configured_rate():
     assert_close(flipped, 0.2, flipped.mean(1))
 
 
-def test_config_dimension_follows_n_and_errors_are_one_line():
-    cfg = load_experiment(ROOT_TOML, "quick", ["task.function_class=parity", "task.n=9"])
-    assert cfg.task.d == cfg.task.n == 9 and TASKS[cfg.task.name].loss == "bce"
-    assert TaskConfig(name="boolean", d=7).n == 7
+def test_the_boolean_dimension_is_d_and_errors_are_one_line():
+    cfg = load_experiment(ROOT_TOML, "quick", ["task.function_class=parity", "task.d=9"])
+    assert cfg.task.d == 9 and cfg.task.params.function_class == "parity" and TASKS[cfg.task.name].loss == "bce"
+    batch = sample_task(cfg.task, 3, gen(0))
+    assert batch.xs.shape[-1] == 9
     with pytest.raises(ConfigError, match=r"^invalid task.function_class='xor'.*one of"):
-        check_task(TaskConfig(name="boolean", function_class="xor"))  # registry checks run at load
-    with pytest.raises(ConfigError, match="invalid task.d=5"):
-        TaskConfig(name="boolean", n=4, d=5)
+        TaskConfig.of(name="boolean", function_class="xor")
+    with pytest.raises(ConfigError, match=r"unknown key task.n for task.name='boolean': valid keys are .*function_class"):
+        TaskConfig.of(name="boolean", n=5)  # the papers' n is the task's d
     with pytest.raises(ConfigError, match="invalid task.label_noise"):
-        TaskConfig(name="boolean", label_noise=0.5)
+        TaskConfig.of(name="boolean", label_noise=0.5)
+    with pytest.raises(ConfigError, match=r"invalid task.sparse_k=6: expected an integer in \[0, d=5\]"):
+        TaskConfig.of(name="boolean", d=5, function_class="sparse_parity", sparse_k=6)
     assert set(BOOLEAN_CLASSES) >= {"conjunction", "cnf", "teach_dnf", "nearest_neighbour"}
 
 
 def test_reproducible():
-    a = sample_task(TaskConfig(name="boolean", n=5, function_class="cnf", n_points=8), 6, gen(3))
-    b = sample_task(TaskConfig(name="boolean", n=5, function_class="cnf", n_points=8), 6, gen(3))
+    a = sample_task(TaskConfig.of(name="boolean", d=5, function_class="cnf", n_points=8), 6, gen(3))
+    b = sample_task(TaskConfig.of(name="boolean", d=5, function_class="cnf", n_points=8), 6, gen(3))
     assert torch.equal(a.xs, b.xs) and torch.equal(a.ys, b.ys)
     assert set(a.xs.unique().tolist()) == {-1.0, 1.0} and set(a.ys.unique().tolist()) <= {-1.0, 1.0}

@@ -12,7 +12,7 @@ from icl_lab.tasks.inputs import orthogonal_queries
 
 
 def test_zero_predictor_scores_one():
-    cfg = TaskConfig(d=10, n_points=5, noise_std=0.5)
+    cfg = TaskConfig.of(d=10, n_points=5, noise_std=0.5)
     batch = sample_task(cfg, 20000, torch.Generator().manual_seed(0))
     errs = normalized_errors(r.zero(batch.xs, batch.ys), batch)
     per_prompt = errs.double().mean(1)
@@ -31,7 +31,7 @@ def test_bootstrap_band_brackets_mean_and_shrinks():
 
 
 def test_replacement_queries_equal_explicit_loop():
-    cfg = TaskConfig(d=4, n_points=6)
+    cfg = TaskConfig.of(d=4, n_points=6)
     batch = sample_task(cfg, 5, torch.Generator().manual_seed(0))
     batch.queries = orthogonal_queries(batch.xs)
     batch.query_ys = torch.zeros_like(batch.ys)

@@ -18,7 +18,9 @@ def gen(seed=0):
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_y_variance_matches_prior(name):
     # Var(y) under the prior is what errors are normalised by: check it by Monte Carlo.
-    cfg = TaskConfig(name=name, d=6, n_points=10, hidden=50, depth=3)
+    own = {"relu_net_regression": {"hidden": 50}, "decision_tree_regression": {"depth": 3},
+           "family_mixture": {"hidden": 50}}.get(name, {})
+    cfg = TaskConfig.of(name=name, d=1 if name.startswith("fourier") else 6, n_points=10, **own)
     batch = sample_task(cfg, 4000, gen())
     ys = batch.ys.double()
     var = (ys**2).mean().item()  # the mean of y is 0 for every family
@@ -30,14 +32,14 @@ def test_y_variance_matches_prior(name):
 
 
 def test_reproducible_and_seed_sensitive():
-    cfg = TaskConfig(d=4, n_points=5)
+    cfg = TaskConfig.of(d=4, n_points=5)
     a, b = sample_task(cfg, 3, gen(1)), sample_task(cfg, 3, gen(1))
     assert torch.equal(a.xs, b.xs) and torch.equal(a.ys, b.ys)
     assert not torch.equal(a.xs, sample_task(cfg, 3, gen(2)).xs)
 
 
 def test_linear_labels_follow_weights_and_noise():
-    cfg = TaskConfig(d=5, n_points=8, noise_std=0.5)
+    cfg = TaskConfig.of(d=5, n_points=8, noise_std=0.5)
     batch = sample_task(cfg, 2000, gen())
     resid = batch.ys - (batch.xs @ batch.params["w"].unsqueeze(-1)).squeeze(-1)
     assert abs(resid.std().item() - 0.5) < 0.02
@@ -45,7 +47,7 @@ def test_linear_labels_follow_weights_and_noise():
 
 
 def test_sparse_weights_have_exact_support():
-    cfg = TaskConfig(name="sparse_linear_regression", d=10, sparsity=3)
+    cfg = TaskConfig.of(name="sparse_linear_regression", d=10, sparsity=3)
     w = sample_task(cfg, 500, gen()).params["w"]
     assert torch.all((w != 0).sum(1) == 3)
     # Each coordinate is in the support with probability 3/10.
@@ -54,7 +56,7 @@ def test_sparse_weights_have_exact_support():
 
 
 def test_decision_tree_matches_explicit_walk():
-    cfg = TaskConfig(name="decision_tree_regression", d=4, n_points=6, depth=3)
+    cfg = TaskConfig.of(name="decision_tree_regression", d=4, n_points=6, depth=3)
     batch = sample_task(cfg, 5, gen())
     coords, values = batch.params["coords"], batch.params["values"]
     for b in range(5):
@@ -66,14 +68,14 @@ def test_decision_tree_matches_explicit_walk():
 
 
 def test_active_dims_zero_inactive_coordinates():
-    batch = sample_task(TaskConfig(d=6), 4, gen(), n_points=3, active_dims=2)
+    batch = sample_task(TaskConfig.of(d=6), 4, gen(), n_points=3, active_dims=2)
     assert torch.all(batch.xs[:, :, 2:] == 0) and torch.all(batch.params["w"][:, 2:] == 0)
     assert batch.xs.shape == (4, 3, 6)
 
 
 def test_curriculum_staircase():
     train = TrainConfig(dims_start=5, dims_inc=1, points_start=11, points_inc=2, curriculum_interval=2000)
-    task = TaskConfig(d=20, n_points=41)
+    task = TaskConfig.of(d=20, n_points=41)
     assert curriculum(train, task, 0) == (5, 11)
     assert curriculum(train, task, 1999) == (5, 11)
     assert curriculum(train, task, 2000) == (6, 13)

@@ -28,7 +28,7 @@ def test_gaussian_linear_predictive_variance_against_monte_carlo():
     # predictive variance, its fitted value at the observed y_<k the predictive mean.
     # MC standard error of a variance: sqrt(2/n) ≈ 0.22% relative; tolerance 1.5% (≈ 7 SE).
     d, k, sigma, tau = 3, 4, 0.5, 1.0
-    cfg = TaskConfig(d=d, n_points=k + 1, noise_std=sigma, prior_std=tau)
+    cfg = TaskConfig.of(d=d, n_points=k + 1, noise_std=sigma, prior_std=tau)
     batch = sample_task(cfg, 1, gen(1))
     mean, var = bayes_predictive(cfg)(batch.xs, batch.ys)
     expected = sigma**2 * (1 + batch.xs[0, k].double() @ torch.linalg.inv(
@@ -69,7 +69,7 @@ def test_gaussian_nll_matches_scipy():
 
 def test_gaussian_head_trains_by_nll_and_is_built_from_config():
     torch.manual_seed(0)
-    cfg = ExperimentConfig(task=TaskConfig(d=1, n_points=9, noise_std=0.5),
+    cfg = ExperimentConfig(task=TaskConfig.of(d=1, n_points=9, noise_std=0.5),
                            model=ModelConfig(n_embd=32, n_layer=2, n_head=2, max_points=9, head="gaussian",
                                              encoding="compact"))
     model = build_model(cfg)
