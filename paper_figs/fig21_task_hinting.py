@@ -12,9 +12,7 @@ from icl_lab.pipelines.length_generalization import (
 )
 
 EXPERIMENT = "length_generalization"
-# "smoke" is for the test suite: the quick preset shrunk to seconds.
-SMOKE = ["seeds=0", "train_length=3", "train.steps=10", "n_eval=5", "n_embd=16", "n_layer=1", "n_head=2"]
-PRESETS = {"quick": "hinting_quick", "paper": "hinting_paper", "smoke": "hinting_quick"}
+PRESETS = {"quick": "hinting_quick", "paper": "hinting_paper", "smoke": "hinting_smoke"}
 
 
 def main(preset: str, out_dir: Path) -> list[Path]:
@@ -24,7 +22,7 @@ def main(preset: str, out_dir: Path) -> list[Path]:
     if preset not in PRESETS:
         raise ValueError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
     out_dir = Path(out_dir)
-    cfg = load_config(EXPERIMENT, PRESETS[preset], SMOKE if preset == "smoke" else [])
+    cfg = load_config(EXPERIMENT, PRESETS[preset])
     results = run_length_generalization(cfg, out_dir / "runs", resume=True)
     title = f"Task hinting: sorting alone vs with the successor task ({preset} preset)"
     written = plot_length_generalization(results, out_dir / "fig21_task_hinting", title)

@@ -17,13 +17,10 @@ import numpy as np
 from icl_lab.figures.plotting import save_figure
 from icl_lab.pipelines.lsa import cached_experiment, load_lsa_config
 
-# The test suite's "smoke" preset: quick, shrunk to seconds.
-SMOKE = ["steps=40", "gd_steps=40", "batch_size=256", "n_eval=1000", "record_every=10", "test_lengths=[5, 20, 80]"]
-
 
 def lsa_config(preset: str):
-    path = "lsa_theory"
-    return load_lsa_config(path, "quick", SMOKE) if preset == "smoke" else load_lsa_config(path, preset)
+    """The LSA experiment of ``preset`` (smoke: the file's own, seconds, for the tests)."""
+    return load_lsa_config("lsa_theory", preset)
 
 
 def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig42_lsa_gamma")) -> list[Path]:

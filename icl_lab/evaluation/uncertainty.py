@@ -1,4 +1,4 @@
-"""In-context uncertainty (Liu et al. 2024, Liu et al. 2024, arXiv:2405.15115): predictive distributions and calibration.
+"""In-context uncertainty (Liu et al. 2024, arXiv:2405.15115): predictive distributions and calibration.
 
 A *predictive* maps (xs [B, N, D], ys [B, N]) to (mean [B, N], var [B, N]) at every prefix,
 like a learner but with a variance. Sources: a model with a Gaussian head

@@ -26,7 +26,7 @@ class ModelConfig:
     n_head: int = 8
     max_points: int = 101  # context length in examples (sizes the position table)
     dropout: float = 0.0
-    # Looped models (family "looped", Yang et al. 2024, Yang et al. 2024, arXiv:2311.12424; Gao et al. 2024, arXiv:2402.13572; Giannou et al. 2023, arXiv:2301.13196): the n_layer blocks are
+    # Looped models (family "looped", Yang et al. 2024, arXiv:2311.12424; Gao et al. 2024, arXiv:2402.13572; Giannou et al. 2023, arXiv:2301.13196): the n_layer blocks are
     # the looped unit, run b = n_loops times; only the last T = loop_grad_iters carry gradients.
     n_loops: int = 1  # b at the end of the loop curriculum (and the default at evaluation)
     loop_grad_iters: int = 0  # T; 0 = every iteration

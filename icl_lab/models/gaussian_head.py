@@ -1,4 +1,4 @@
-"""A transformer that predicts a mean and a variance at every prefix (Liu et al. 2024, Liu et al. 2024, arXiv:2405.15115).
+"""A transformer that predicts a mean and a variance at every prefix (Liu et al. 2024, arXiv:2405.15115).
 
 The backbone and encoders are :class:`~icl_lab.models.transformer.ICLRegressor`'s, with a
 two-output head: ``mean`` and ``var = softplus(raw) + MIN_VAR``. ``forward`` returns the mean

@@ -1,4 +1,4 @@
-"""Chain of thought vs direct answers (Feng et al. 2023, Feng et al. 2023, arXiv:2305.15408).
+"""Chain of thought vs direct answers (Feng et al. 2023, arXiv:2305.15408).
 
 For every task, problem size, variant (``cot3`` = chain of thought with a 3-layer model,
 ``direct4`` = direct answer with 4 layers, ...) and seed: train a

@@ -1,4 +1,4 @@
-"""Boolean functions in context (Bhattamishra et al. 2024, Bhattamishra et al. 2024, arXiv:2310.03016), one family ``boolean``.
+"""Boolean functions in context (Bhattamishra et al. 2024, arXiv:2310.03016), one family ``boolean``.
 
 ``task.function_class`` picks the class; x ∈ {−1, +1}^n, y ∈ {−1, +1}, BCE training and
 accuracy evaluation (``loss="bce"``). Priors and input samplers follow the reference code:

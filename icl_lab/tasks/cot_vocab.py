@@ -1,4 +1,4 @@
-"""The shared tokenizer of the chain-of-thought tasks (Feng et al. 2023, Feng et al. 2023, arXiv:2305.15408).
+"""The shared tokenizer of the chain-of-thought tasks (Feng et al. 2023, arXiv:2305.15408).
 
 One vocabulary serves all four tasks, so one model could be trained on several of them
 and every task's sequences decode with the same table. Tokens are short strings::

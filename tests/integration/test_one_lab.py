@@ -53,8 +53,7 @@ def test_sweep_runs_any_pipeline(experiment, seed_key, tmp_path):
     assert configs[0] != configs[1]  # the seeds reached the configs
 
 
-# A task family defined here, outside the package: y = 2·x₀ (d = 1 shape, noiseless).
-@register("toy_doubling", "y = 2·x_0, x ~ N(0, I): a test family registered from outside", ("d", "n_points"))
+# A task family defined here, outside the package: y = 2·x₀ (noiseless), no parameters of its own.
 def _toy_doubling(cfg, n_prompts: int, n_points: int, generator: torch.Generator,
                   active_dims: int | None = None) -> Batch:
     xs = torch.randn(n_prompts, n_points, cfg.d, generator=generator)
@@ -62,8 +61,16 @@ def _toy_doubling(cfg, n_prompts: int, n_points: int, generator: torch.Generator
                  y_var=4.0)
 
 
-def test_a_task_family_registered_outside_the_package_runs_end_to_end(tmp_path):
-    assert "toy_doubling" in TASKS
+@pytest.fixture
+def toy_family():
+    register("toy_doubling", "y = 2·x_0, x ~ N(0, I): a test family registered from outside", ("d", "n_points"))(
+        _toy_doubling)
+    yield "toy_doubling"
+    del TASKS["toy_doubling"]  # other tests iterate over the registry
+
+
+def test_a_task_family_registered_outside_the_package_runs_end_to_end(tmp_path, toy_family):
+    assert toy_family in TASKS
     toml = tmp_path / "toy.toml"
     toml.write_text('kind = "regression"\n[task]\nname = "toy_doubling"\nd = 2\nn_points = 6\n'
                     '[model]\nn_embd = 16\nn_layer = 1\nn_head = 2\nmax_points = 6\n'
