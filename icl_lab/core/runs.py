@@ -140,6 +140,12 @@ class RunDir:
         atomic_write_json(self.path / "version.json", code_version())
         self.set_status("created", step=0)
 
+    def start(self, record: dict[str, Any], *, resume: bool = False, force: bool = False) -> "RunDir":
+        """:meth:`prepare` and mark the run ``running``; returns the run directory."""
+        self.prepare(record, resume=resume, force=force)
+        self.set_status("running")
+        return self
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.metrics_path, "a") as f:
             f.write(json.dumps(record) + "\n")

@@ -253,10 +253,8 @@ def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resu
     """Train and evaluate every task and seed; write results.json and the table (``train_only``:
     train only; ``icl-lab eval`` evaluates them later)."""
     out_dir = Path(out_dir)
-    run = RunDir(out_dir)
-    run.prepare(cfg.to_dict(), resume=resume, force=force)  # the experiment's own run directory
+    run = RunDir(out_dir).start(cfg.to_dict(), resume=resume, force=force)  # the experiment's own directory
     force = False  # cells live inside it: a forced start already removed them
-    run.set_status("running")
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     t0 = time.perf_counter()

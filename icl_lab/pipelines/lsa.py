@@ -92,9 +92,7 @@ def run(cfg: LSATheoryConfig, out_dir: str | Path, *, resume: bool = False, forc
         progress: bool | None = None, train_only: bool = False) -> dict[str, Any]:
     """Both experiments (trained LSA vs Γ⁻¹ and vs the GD construction) in one run directory.
     Training and evaluation are one computation here, so ``train_only`` changes nothing."""
-    run_dir = RunDir(out_dir)
-    run_dir.prepare(cfg.to_dict(), resume=resume, force=force)
-    run_dir.set_status("running")
+    run_dir = RunDir(out_dir).start(cfg.to_dict(), resume=resume, force=force)
     results = {"config": cfg.to_dict(), "gamma": cached_experiment("gamma", cfg, run_dir.path),
                "gd": cached_experiment("gd", cfg, run_dir.path)}
     atomic_write_json(run_dir.results_path, results)
@@ -276,8 +274,7 @@ def cached_experiment(kind: str, cfg: LSATheoryConfig, cache_dir: str | Path) ->
     cached = run.cached_results(record)
     if cached is not None:
         return cached
-    run.prepare(record, force=run.exists())  # a run of another config here is replaced
-    run.set_status("running")
+    run.start(record, force=run.exists())  # a run of another config here is replaced
     result = json.loads(json.dumps(runner(cfg, run)))  # tuples -> lists, as stored
     atomic_write_json(run.results_path, result)
     run.set_status("finished")
