@@ -43,7 +43,8 @@ from benchmarks.reference import (
 )
 from icl_lab.pipelines.regression import ExperimentConfig
 from icl_lab.training.config import TrainConfig
-from icl_lab.training.regression import make_optimizer, training_loss
+from icl_lab.training.loop import make_optimizer
+from icl_lab.training.regression import training_loss
 
 SIZES = {"tiny": (64, 3, 2), "standard": (256, 12, 8)}
 D, N_POINTS, BATCH = 20, 41, 64
@@ -95,7 +96,7 @@ def build_sides(size: str, device: torch.device, seed: int = 0,
             return loss.item()
         return step
 
-    return {"lab": lab_stepper(lab, make_optimizer(lab, _lab_config())), "reference": ref_step}
+    return {"lab": lab_stepper(lab, make_optimizer(lab, _lab_config().train)), "reference": ref_step}
 
 
 def measure(size: str, rounds: int, repeat: int, device: torch.device | None = None,

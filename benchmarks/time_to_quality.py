@@ -43,7 +43,8 @@ from benchmarks.reference import TransformerModel, garg_curriculum, make_referen
 from icl_lab.pipelines.regression import ExperimentConfig, load_experiment
 from icl_lab.tasks import curriculum, sample_task
 from icl_lab.tasks.config import TaskConfig
-from icl_lab.training.regression import build_model, lr_factor, make_optimizer, step_generator, training_loss
+from icl_lab.training.loop import lr_factor, make_optimizer
+from icl_lab.training.regression import build_model, step_generator, training_loss
 
 D = 8
 K = 2 * D  # error measured at the prediction made from k = 2d examples
@@ -74,8 +75,8 @@ class LabRecipe:
         self.cfg = cfg or load_experiment(EXPERIMENT, "quick")
         torch.manual_seed(self.cfg.train.seed)
         self.model = build_model(self.cfg)
-        self.optimizer = make_optimizer(self.model, self.cfg)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, self.cfg))
+        self.optimizer = make_optimizer(self.model, self.cfg.train)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, self.cfg.train))
         self.model.train()
         self.step = 0
 

@@ -26,9 +26,9 @@ from benchmarks.throughput import SIZES, model_flops_per_step  # noqa: E402
 from icl_lab.baselines import regression as core  # noqa: E402
 from icl_lab.models import ICLRegressor  # noqa: E402
 from icl_lab.models.config import ModelConfig  # noqa: E402
-from icl_lab.pipelines.regression import ExperimentConfig  # noqa: E402
 from icl_lab.training.config import TrainConfig  # noqa: E402
-from icl_lab.training.regression import make_optimizer, training_loss  # noqa: E402
+from icl_lab.training.loop import make_optimizer  # noqa: E402
+from icl_lab.training.regression import training_loss  # noqa: E402
 
 
 def _randomise(model: torch.nn.Module, seed: int = 0) -> None:
@@ -88,7 +88,7 @@ def test_parameter_counts_equal(size):
 def test_one_train_step_is_the_same_update():
     """Adam (reference) and icl_lab's AdamW with weight decay 0, same loss: same parameters after a step."""
     ref, lab, xs, ys = _pair("gelu")
-    opt_lab = make_optimizer(lab, ExperimentConfig(train=TrainConfig(lr=1e-2, weight_decay=0.0)))
+    opt_lab = make_optimizer(lab, TrainConfig(lr=1e-2, weight_decay=0.0))
     loss_ref = train_step(ref, xs, ys, make_reference_optimizer(ref, lr=1e-2))
     loss = training_loss(lab, xs, ys)
     opt_lab.zero_grad(set_to_none=True)
