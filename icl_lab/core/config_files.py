@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -109,7 +110,22 @@ def read_experiment(path: str | Path, preset: str | None = None,
     data["preset"] = preset
     for text in overrides:
         apply_override(data, text)
+    for key in ("name", "preset"):  # both become parts of run-directory names
+        check_safe_name(key, data[key], allow_empty=key == "preset")
     return data
+
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}")
+
+
+def check_safe_name(key: str, value: Any, allow_empty: bool = False) -> None:
+    """A name that becomes part of a path: letters, digits and ``._+=-``, no ``..``, no separator,
+    at most 200 characters (so a name from a file never points outside the runs folder)."""
+    if allow_empty and value == "":
+        return
+    ok = isinstance(value, str) and SAFE_NAME.fullmatch(value) is not None and ".." not in value
+    check(ok, key, value, "a plain name: letters, digits and . _ + = - (no path separators or '..', "
+          "at most 200 characters)")
 
 
 def _preset_overlay(presets: dict[str, dict], name: str, path: Path, seen: tuple[str, ...] = ()) -> dict:

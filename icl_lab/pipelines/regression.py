@@ -140,6 +140,8 @@ def evaluate_run(run_dir: str | Path, write: bool = True) -> dict:
     if state.get("state") not in ("trained", "finished"):
         raise RunError(f"{run_dir} is not trained (state {state.get('state')!r} at step {state.get('step', 0)}): "
                        "finish it with `icl-lab run FILE --resume --out RUN_DIR`")
+    if write:
+        RunDir(run_dir).acquire()  # released when the run is marked finished
     cfg, model = load_trained_model(run_dir)
     results = evaluate_experiment(cfg, model_learner(model, cfg.eval.batch_size))
     if write:

@@ -6,29 +6,17 @@ they take and return plain, picklable data and import torch only when they run.
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from icl_lab.core.runs import RunDir, atomic_write_bytes
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no run locks
-    fcntl = None
+from icl_lab.core.runs import RunBusyError, RunDir, atomic_write_bytes
 
 FINISHED = "finished"
 FAILED = "failed"
 SKIPPED = "skipped"
-RUN_LOCK = ".run.lock"
-
-
-class RunBusyError(RuntimeError):
-    """Another live process is writing this run directory."""
 
 
 @dataclass(frozen=True)
@@ -81,31 +69,6 @@ def mark_failed(run_dir: str | Path, error: str, details: str = "") -> None:
     atomic_write_bytes(run.path / "error.txt", ((details or error) + "\n").encode())
 
 
-@contextmanager
-def run_lock(run_dir: str | Path) -> Iterator[None]:
-    """Hold an exclusive lock on a run directory while a worker writes it.
-
-    A worker orphaned by a killed sweep process may still be training; the lock keeps a
-    new sweep from resuming the same run under it. The kernel drops the lock when the
-    holder dies, so a SIGKILLed worker never leaves a run locked.
-    """
-    path = Path(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / RUN_LOCK, "a+") as handle:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.seek(0)
-                raise RunBusyError(f"{path} is being written by another process (pid "
-                                   f"{handle.read().strip() or '?'}); retry when it has stopped") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-        yield
-
-
 def execute_run(spec: RunSpec) -> RunOutcome:
     """Train (or resume) and evaluate one run; never raises for an ordinary error.
 
@@ -123,7 +86,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     torch.set_num_threads(max(1, spec.threads))  # one thread per CPU this run was given
     t0 = time.perf_counter()
     try:
-        with run_lock(run.path):
+        with run.locked():
             try:
                 pipeline, cfg = load_experiment(spec.experiment, spec.preset, spec.overrides)
                 pipeline.run(cfg, run.path, resume=True)

@@ -1,9 +1,12 @@
 """The sweep runner: skips finished runs, retries and reports failures, survives killed workers."""
 
+import contextlib
 import io
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -134,15 +137,17 @@ def test_report_on_an_empty_sweep_lists_every_run_missing(tmp_path):
 
 
 def test_a_run_locked_by_a_live_writer_is_not_touched(tmp_path):
-    from icl_lab.sweep.worker import RunSpec, run_lock
+    from icl_lab.core.runs import RunDir
+    from icl_lab.sweep.worker import RunSpec
 
     plan = build_plan(EXPERIMENT, "quick", TINY, [])
     run = plan.runs[0]
     RunDir(tmp_path / run.name).prepare(run.config.to_dict())
+    RunDir(tmp_path / run.name).release()
     spec = RunSpec(run.name, str(tmp_path / run.name), run.config.to_dict())
-    with run_lock(spec.run_dir):  # e.g. a worker orphaned by a killed sweep, still training
+    with holder_process(spec.run_dir) as pid:  # e.g. a worker orphaned by a killed sweep, still training
         outcome = execute_run(spec)
-    assert outcome.state == "failed" and "being written by another process" in outcome.error
+    assert outcome.state == "failed" and f"in use by process {pid}" in outcome.error
     assert RunDir(spec.run_dir).status()["state"] == "created"  # the other writer's status is left alone
 
 
@@ -167,3 +172,17 @@ def test_one_sweep_process_per_directory(tmp_path):
             SweepLock(tmp_path).__enter__()
     with SweepLock(tmp_path):  # released with its holder
         pass
+
+
+@contextlib.contextmanager
+def holder_process(run_dir):
+    """Another live process holding ``run_dir``'s lock for the block; yields its pid."""
+    code = ("import sys, time; from icl_lab.core.runs import RunDir; RunDir(sys.argv[1]).acquire(); "
+            "print('locked', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
