@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from icl_lab.baselines.bandits import BanditPolicy
+from icl_lab.core.errors import ConfigError
 
 MAX_STATES = 60_000_000  # ~0.5 GB of tables; larger problems are refused up front
 
@@ -93,10 +94,13 @@ def _layers(n_arms: int, horizon: int) -> list[np.ndarray]:
 def solve(n_arms: int, horizon: int, prior: tuple[float, float] = (1.0, 1.0)) -> BernoulliDPSolution:
     """Backward induction over all count states; O(C(H+2K, 2K)·K) work."""
     if n_arms < 1 or horizon < 1:
-        raise ValueError(f"invalid n_arms={n_arms}, horizon={horizon}: expected >= 1")
-    if n_states(n_arms, horizon) > MAX_STATES:
-        raise ValueError(f"K={n_arms}, H={horizon} has {n_states(n_arms, horizon):,} count states, more than "
-                         f"the {MAX_STATES:,} this DP handles (about 0.5 GB); lower the horizon")
+        raise ConfigError(f"invalid arms={n_arms}, horizon={horizon}: expected integers >= 1")
+    # log C(H + 2K, 2K) first: the exact binomial of a huge problem takes minutes itself
+    log_states = math.lgamma(horizon + 2 * n_arms + 1) - math.lgamma(2 * n_arms + 1) - math.lgamma(horizon + 1)
+    if log_states > math.log(MAX_STATES) + 1e-6 or n_states(n_arms, horizon) > MAX_STATES:
+        count = f"{n_states(n_arms, horizon):,}" if log_states < 100 else f"about 10^{log_states / math.log(10):.0f}"
+        raise ConfigError(f"K={n_arms}, H={horizon} has {count} count states, more than "
+                          f"the {MAX_STATES:,} this DP handles (about 0.5 GB); lower the horizon")
     t0 = time.perf_counter()
     a, b = prior
     layers = _layers(n_arms, horizon)

@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.tasks.bandits import BanditTasks
 
 
@@ -101,7 +102,7 @@ class EpsilonGreedy(BanditPolicy):
 
     def __init__(self, epsilon: float = 0.1):
         if not 0 <= epsilon <= 1:
-            raise ValueError(f"invalid epsilon={epsilon!r}: expected a number in [0, 1]")
+            raise ConfigError(f"invalid epsilon={epsilon!r}: expected a number in [0, 1]")
         self.epsilon = epsilon
         self.name = f"eps_greedy({epsilon:g})"
 
@@ -175,7 +176,7 @@ class _LinearPolicy(BanditPolicy):
 
     def _start(self) -> None:
         if self.tasks.features is None:
-            raise ValueError(f"{self.name} needs arm features: use it on linear bandits")
+            raise ConfigError(f"{self.name} needs arm features: use it on linear bandits")
         b, _, d = self.tasks.features.shape
         self.a_inv = np.broadcast_to(np.eye(d) / self.ridge, (b, d, d)).copy()  # [B, D, D]
         self.xy = np.zeros((b, d))  # [B, D] Σ r x
@@ -194,7 +195,7 @@ class LinUCB(_LinearPolicy):
 
     def __init__(self, lam: float = 1.0, alpha: float = 1.0):
         if lam <= 0:
-            raise ValueError(f"invalid LinUCB lambda={lam!r}: expected > 0")
+            raise ConfigError(f"invalid LinUCB lambda={lam!r}: expected > 0")
         self.ridge, self.alpha = lam, alpha
         self.name = f"linucb({alpha:g})"
 
@@ -249,7 +250,7 @@ def offline_choice(method: str, counts: np.ndarray, sums: np.ndarray, *, c: floa
     if method == "posterior_mean":
         noise_var = noise_std ** 2
         return ((prior_mean / prior_var + sums / noise_var) / (1 / prior_var + counts / noise_var)).argmax(-1)
-    raise ValueError(f"unknown offline method {method!r}: expected empirical_mean, lcb or posterior_mean")
+    raise ConfigError(f"unknown offline method {method!r}: expected empirical_mean, lcb or posterior_mean")
 
 
 OFFLINE_METHODS = ("empirical_mean", "lcb", "posterior_mean")
@@ -275,11 +276,11 @@ def make_policy(name: str, *, noise_std: float = 0.3, prior_mean: float = 0.5, p
         "lin_ts": lambda: LinearThompson(theta_std, noise_std),
     }
     if kind not in makers:
-        raise ValueError(f"unknown bandit policy {name!r}: expected one of {', '.join(makers)}")
+        raise ConfigError(f"unknown bandit policy {name!r}: expected one of {', '.join(makers)}")
     try:
         policy = makers[kind]()
     except TypeError:
-        raise ValueError(f"invalid arguments in bandit policy {name!r}") from None
+        raise ConfigError(f"invalid arguments in bandit policy {name!r}") from None
     if kind in ("linucb",) and len(args) == 2:
         policy.name = f"linucb({args[0]:g},{args[1]:g})"
     return policy

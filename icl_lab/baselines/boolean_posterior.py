@@ -15,6 +15,7 @@ from icl_lab.baselines.boolean_bayes import (
     bayes_revealed,
     hypothesis_count,
 )
+from icl_lab.core.errors import ConfigError
 from icl_lab.tasks.boolean import CLASSES
 from icl_lab.tasks.config import TaskConfig
 
@@ -31,7 +32,7 @@ def choose_method(cfg: TaskConfig, max_hypotheses: int = 2**17) -> str:
     if spec.teach == "dnf":
         return "importance"
     if spec.probs is None or spec.teach:
-        raise ValueError(f"Bayes for {name} at n={cfg.d} needs {hypothesis_count(cfg)} hypotheses "
+        raise ConfigError(f"Bayes for {name} at n={cfg.d} needs {hypothesis_count(cfg)} hypotheses "
                          f"(> max_hypotheses={max_hypotheses}) and has no sampler")
     return "smc"
 
@@ -44,7 +45,7 @@ def bayes(xs: torch.Tensor, ys: torch.Tensor, cfg: TaskConfig, method: str = "au
               "teach_signed_conjunction": bayes_revealed, "parity": bayes_parity_gf2}
     if method == "closed":
         if cfg.function_class not in closed or (cfg.function_class == "parity" and cfg.label_noise > 0):
-            raise ValueError(f"no closed form for {cfg.function_class} (label_noise={cfg.label_noise})")
+            raise ConfigError(f"no closed form for {cfg.function_class} (label_noise={cfg.label_noise})")
         return closed[cfg.function_class](xs, ys, cfg)
     if method == "enumerate":
         return bayes_enumerate(xs, ys, cfg)
@@ -52,4 +53,4 @@ def bayes(xs: torch.Tensor, ys: torch.Tensor, cfg: TaskConfig, method: str = "au
         return boolean_smc.bayes_teach_dnf(xs, ys, cfg, draws=IS_DRAWS, seed=seed)
     if method == "smc":
         return boolean_smc.bayes_smc(xs, ys, cfg, particles=particles, seed=seed)
-    raise ValueError(f"invalid method {method!r}: expected auto, closed, enumerate, importance or smc")
+    raise ConfigError(f"invalid method {method!r}: expected auto, closed, enumerate, importance or smc")

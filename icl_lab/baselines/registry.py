@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
+from icl_lab.core.errors import ConfigError
+
 if TYPE_CHECKING:
     from icl_lab.evaluation.config import EvalConfig
     from icl_lab.tasks.config import TaskConfig
@@ -31,8 +33,8 @@ PRIOR_SPECIFIC = ("dmmse", "sparse_bayes", "dense_bayes", "feature_ols", "featur
 BOOLEAN_CLOSED_FORM = ("constant", "averaging", "knn", "cosine_nn", "elimination", "signed_elimination",
                        "gf2", "bayes")
 BOOLEAN_PER_PROMPT = ("mlp",)
-BASELINE_NAMES = CLOSED_FORM + PER_PROMPT + PRIOR_SPECIFIC + tuple(
-    name for name in BOOLEAN_CLOSED_FORM + BOOLEAN_PER_PROMPT if name not in CLOSED_FORM + PER_PROMPT)
+BOOLEAN_ONLY = tuple(name for name in BOOLEAN_CLOSED_FORM + BOOLEAN_PER_PROMPT if name not in CLOSED_FORM + PER_PROMPT)
+BASELINE_NAMES = CLOSED_FORM + PER_PROMPT + PRIOR_SPECIFIC + BOOLEAN_ONLY
 
 
 def is_boolean(task: "TaskConfig") -> bool:
@@ -60,7 +62,7 @@ def make_boolean_baseline(name: str, task: "TaskConfig", ev: "EvalConfig") -> Le
         "mlp": b.mlp,
     }
     if name not in table:
-        raise ValueError(f"baseline {name!r} does not apply to Boolean tasks: choose from {', '.join(table)}")
+        raise ConfigError(f"baseline {name!r} does not apply to Boolean tasks: choose from {', '.join(table)}")
     return table[name]
 
 
@@ -85,7 +87,7 @@ def make_baseline(name: str, task: "TaskConfig", ev: "EvalConfig") -> Learner:
         "gradient_boosting": r.gradient_boosting,
     }
     if name not in table:
-        raise ValueError(f"unknown baseline {name!r}: choose from {', '.join(BASELINE_NAMES)}")
+        raise ConfigError(f"unknown baseline {name!r}: choose from {', '.join(BASELINE_NAMES)}")
     return table[name]
 
 
@@ -100,7 +102,7 @@ def _dmmse(xs: torch.Tensor, ys: torch.Tensor, task: "TaskConfig") -> torch.Tens
     from icl_lab.tasks.regression import task_pool
 
     if not task_pool_size(task):
-        raise ValueError("baseline 'dmmse' needs a finite task pool: set task.pool_size > 0")
+        raise ConfigError("baseline 'dmmse' needs a finite task pool: set task.pool_size > 0")
     return dmmse(xs, ys, task_pool(task.pool_size, task.d, task.prior_std, task.pool_seed), task.noise_std)
 
 
@@ -123,7 +125,7 @@ def _prior_specific(task: "TaskConfig", ev: "EvalConfig") -> dict[str, Learner]:
     def features(xs: torch.Tensor) -> torch.Tensor:
         phi = bp.feature_map(task)
         if phi is None:
-            raise ValueError(f"task {task.name!r} has no feature basis: feature_* baselines need "
+            raise ConfigError(f"task {task.name!r} has no feature basis: feature_* baselines need "
                              "fourier_series, fourier_mixture or monomial_regression")
         return phi(xs.double())
 

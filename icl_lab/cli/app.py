@@ -7,7 +7,6 @@ the small tools live in sub-apps (``rasp``, ``cot``, ``bandits``) and all take `
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -94,7 +93,7 @@ def eval_(run_dir: Path = typer.Argument(..., help="A run directory written by `
         results = pipeline.run(cfg, run_dir, resume=True)
         payload = results
     if json_:
-        typer.echo(json.dumps(payload))
+        typer.echo(dumps(payload))
     else:
         for line in pipeline.summary(results, cfg):
             typer.echo(line)
@@ -112,7 +111,13 @@ def baselines(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
     """Evaluate only the baselines; entry k is the error of the prediction for example k+1."""
     from dataclasses import replace
 
-    from icl_lab.baselines.registry import default_baselines
+    from icl_lab.baselines.registry import (
+        BASELINE_NAMES,
+        BOOLEAN_ONLY,
+        default_baselines,
+        is_boolean,
+        unavailable_reason,
+    )
     from icl_lab.evaluation.regression import evaluate_experiment, mean_curves
     from icl_lab.pipelines import regression
 
@@ -123,10 +128,17 @@ def baselines(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
         overrides.append(f"eval.seed={seed}")
     cfg = regression.load(experiment, preset, overrides)
     names = tuple(only) or default_baselines(cfg.task, cfg.eval)
+    for name in only:  # the checks eval.baselines gets at load
+        if name not in BASELINE_NAMES:
+            raise ConfigError(f"unknown baseline {name!r}: choose from {', '.join(BASELINE_NAMES)}")
+        reason = None if is_boolean(cfg.task) else unavailable_reason(name, cfg.task)
+        if reason is not None or (name in BOOLEAN_ONLY and not is_boolean(cfg.task)):
+            raise ConfigError(f"invalid --baseline {name}: not a baseline for task {cfg.task.name!r} "
+                              f"({reason or 'a Boolean learner'})")
     cfg = replace(cfg, eval=replace(cfg.eval, ood=()))
     results = evaluate_experiment(cfg, None, names)
     if json_:
-        typer.echo(json.dumps(mean_curves(results["in_distribution"])))
+        typer.echo(dumps(mean_curves(results["in_distribution"])))
     else:
         for line in regression.summary(results, cfg.task.d):
             typer.echo(line)
@@ -193,6 +205,7 @@ from icl_lab.cli.bandits import bandits_app  # noqa: E402
 from icl_lab.cli.cot import cot_app  # noqa: E402
 from icl_lab.cli.rasp import rasp_app  # noqa: E402
 from icl_lab.cli.sweep import register_sweep_commands  # noqa: E402
+from icl_lab.core.runs import dumps
 
 register_sweep_commands(app)
 app.add_typer(rasp_app, name="rasp", help="RASP programs: RASP-L checks and the RASP compiler.")

@@ -7,11 +7,10 @@ directly. Known user errors end with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from icl_lab.cli.errors import friendly
+from icl_lab.core.runs import dumps
 
 bandits_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Bandit tools: the exact Bernoulli Bayes-optimal DP.")
@@ -25,4 +24,4 @@ def bayes_optimal(arms: int = typer.Option(2, help="Number of Bernoulli arms K."
     from icl_lab.baselines.bandit_bayes_optimal import timing_table
 
     row = timing_table([(arms, horizon)])[0]
-    typer.echo(json.dumps(row) if json_ else ", ".join(f"{k}={v}" for k, v in row.items()))
+    typer.echo(dumps(row) if json_ else ", ".join(f"{k}={v}" for k, v in row.items()))

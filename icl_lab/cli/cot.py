@@ -7,11 +7,11 @@ directly. Known user errors end with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from icl_lab.cli.errors import friendly
+from icl_lab.core.errors import ConfigError
+from icl_lab.core.runs import dumps
 
 cot_app = typer.Typer(add_completion=False, no_args_is_help=True,
                       help="Chain of thought vs direct answers on arithmetic, equations, LIS, edit distance.")
@@ -33,7 +33,7 @@ def show(task: str = typer.Argument(..., help="arithmetic, equations, lis or edi
     params = {}
     for text in set_:
         if "=" not in text:
-            raise ValueError(f"invalid --set {text!r}: expected key=value, e.g. modulus=7")
+            raise ConfigError(f"invalid --set {text!r}: expected key=value, e.g. modulus=7")
         key, value = (s.strip() for s in text.split("=", 1))
         params[key] = parse_value(value)
     cot_task = make_task(task, **params)
@@ -43,7 +43,7 @@ def show(task: str = typer.Argument(..., help="arithmetic, equations, lis or edi
     shown = {"prompt": " ".join(example.prompt()), "direct": " ".join(example.target("direct")),
              "cot": " ".join(example.target("cot")), "verified": bool(ok), "verifier": reason}
     if json_:
-        typer.echo(json.dumps(shown))
+        typer.echo(dumps(shown))
         return
     typer.echo("prompt: " + shown["prompt"])
     typer.echo("direct: " + shown["direct"])

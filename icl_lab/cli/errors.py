@@ -1,9 +1,7 @@
 """How every `icl-lab` command reports bad input: one line on stderr and exit code 2.
 
-The lab's own error types (:class:`icl_lab.core.errors.LabError`) become that line. Plain
-``ValueError`` / ``FileNotFoundError`` / ``ImportError`` are caught too, because many checks of
-user input still raise them; narrowing this to ``LabError`` is the open work of turning those
-into ``ConfigError`` so that a genuine bug keeps its traceback.
+Only the lab's own error types (:class:`icl_lab.core.errors.LabError`) become that line;
+anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ def friendly(fn: Callable | None = None, *, interrupted: str = RESUME_HINT) -> C
         def wrapper(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except (LabError, ValueError, FileNotFoundError, ImportError) as exc:
+            except LabError as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(2) from None
             except KeyboardInterrupt:

@@ -7,13 +7,13 @@ directly. Known user errors end with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import typer
 
 from icl_lab.cli.errors import friendly
 from icl_lab.core.errors import ConfigError
+from icl_lab.core.runs import dumps
 
 MAX_VERIFIED_INPUTS = 2_000_000  # about a minute of verification on one CPU core
 
@@ -56,7 +56,7 @@ def check(program_name: str = typer.Argument(..., help="A library program (e.g. 
     n_layers, heads = layers_and_heads(program)
     layers = [[node.name for node in layer] for layer in attention_heads(program)]
     if json_:
-        typer.echo(json.dumps({"program": program_name, "report": str(report), "layers": n_layers,
+        typer.echo(dumps({"program": program_name, "report": str(report), "layers": n_layers,
                                "heads_per_layer": list(heads), "attention": layers}))
         return
     typer.echo(f"{program_name}: {report}")
@@ -89,7 +89,7 @@ def compile_(program_name: str = typer.Argument(..., help="A library program, e.
                           f"{n_inputs:.3g} inputs (at most {MAX_VERIFIED_INPUTS:.0e}); choose a smaller --max-len")
     row = verify_program(program_name, spec)
     if json_:
-        typer.echo(json.dumps(row, default=float))
+        typer.echo(dumps(row, default=float))
         return
     from icl_lab.rasp.compiler import compile_program
 

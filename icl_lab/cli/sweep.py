@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from icl_lab.cli.errors import friendly
+from icl_lab.core.errors import ConfigError
 
 sweep_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Sweeps: a grid × seeds of runs, locally or on a Ray cluster.")
@@ -77,7 +78,7 @@ def sweep(experiment: Path = typer.Argument(..., help="Experiment TOML file or n
     plan = build_plan(experiment, preset, set_, grid, seeds, vary_eval_seed)  # every config validated here
     check_options(executor, address, workers, cpus_per_run, gpus_per_run)  # and a missing ray, too
     if retries < 0:
-        raise ValueError(f"invalid --retries {retries}: expected an integer >= 0")
+        raise ConfigError(f"invalid --retries {retries}: expected an integer >= 0")
     sweep_dir = out if out is not None else plan.default_dir()
     if dry_run:
         for run in plan.runs:

@@ -25,12 +25,13 @@ class EvalConfig:
     ood: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _check(self.n_prompts >= 2, "eval.n_prompts", self.n_prompts, "an integer >= 2")
+        _check(2 <= self.n_prompts <= 10**7, "eval.n_prompts", self.n_prompts, "an integer in [2, 10^7]")
+        _check(0 <= self.seed < 2**32, "eval.seed", self.seed, "an integer in [0, 2^32)")
         _check(self.batch_size >= 1, "eval.batch_size", self.batch_size, "an integer >= 1")
         _check(self.ridge_lam >= 0, "eval.ridge_lam", self.ridge_lam, "a number >= 0")
         _check(self.knn_k >= 1, "eval.knn_k", self.knn_k, "an integer >= 1")
         _check(self.lasso_alpha > 0, "eval.lasso_alpha", self.lasso_alpha, "a number > 0")
         _check(self.gd_steps >= 1, "eval.gd_steps", self.gd_steps, "an integer >= 1")
-        _check(self.bootstrap >= 10, "eval.bootstrap", self.bootstrap, "an integer >= 10")
+        _check(10 <= self.bootstrap <= 100_000, "eval.bootstrap", self.bootstrap, "an integer in [10, 100000]")
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt  # the backend is the caller's: Agg for the CLI, inline in notebooks
 import seaborn as sns
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 PRETTY = {
     "model": "transformer",
     "least_squares": "least squares",
@@ -41,6 +44,7 @@ def save_figure(fig: plt.Figure, out_base: str | Path) -> list[Path]:
         os.close(fd)
         try:
             fig.savefig(tmp, dpi=150, bbox_inches="tight", format=ext)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; figures get the usual mode
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)

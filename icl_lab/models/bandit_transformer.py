@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.core.hooks import HookedModule
 from icl_lab.models.transformer import Decoder, KVCache, init_gpt2_
 
@@ -40,11 +41,11 @@ class BanditModelConfig:
         for name in ("n_arms", "horizon", "n_embd", "n_layer", "n_head"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"invalid model.{name}={value!r}: expected an integer >= 1")
+                raise ConfigError(f"invalid model.{name}={value!r}: expected an integer >= 1")
         if self.n_embd % self.n_head:
-            raise ValueError(f"invalid model.n_head={self.n_head}: expected a divisor of n_embd={self.n_embd}")
+            raise ConfigError(f"invalid model.n_head={self.n_head}: expected a divisor of n_embd={self.n_embd}")
         if self.feature_dim < 0 or not 0 <= self.dropout < 1:
-            raise ValueError("invalid model.feature_dim (>= 0) or model.dropout (in [0, 1))")
+            raise ConfigError("invalid model.feature_dim (>= 0) or model.dropout (in [0, 1))")
 
     @property
     def token_dim(self) -> int:
@@ -72,7 +73,7 @@ class BanditTransformer(HookedModule):
         cfg = self.cfg
         b, n = actions.shape
         if cfg.feature_dim and (features is None or features.shape[1:] != (cfg.n_arms, cfg.feature_dim)):
-            raise ValueError(f"this model needs arm features [B, {cfg.n_arms}, {cfg.feature_dim}]")
+            raise ConfigError(f"this model needs arm features [B, {cfg.n_arms}, {cfg.feature_dim}]")
         parts = [torch.zeros(b, n, 1, device=actions.device), F.one_hot(actions.long(), cfg.n_arms).float(),
                  rewards.float().unsqueeze(-1)]
         if cfg.feature_dim:
@@ -96,7 +97,7 @@ class BanditTransformer(HookedModule):
                features: torch.Tensor | None = None) -> torch.Tensor:
         """Input vectors [B, N + 1, token_dim] (start token first)."""
         if actions.shape[1] > self.cfg.horizon:
-            raise ValueError(f"context of {actions.shape[1]} transitions exceeds the model's "
+            raise ConfigError(f"context of {actions.shape[1]} transitions exceeds the model's "
                              f"horizon={self.cfg.horizon}")
         trans = self.transition_tokens(actions, rewards, features)
         return torch.cat((self.start_tokens(actions.shape[0], features, actions.device), trans), 1)
@@ -119,7 +120,7 @@ class BanditTransformer(HookedModule):
         (``cache``: :meth:`new_cache`, extended in place), so acting online costs one token per
         step instead of re-reading the history."""
         if len(cache) >= self.backbone.max_len:
-            raise ValueError(f"context exceeds the model's horizon={self.cfg.horizon}")
+            raise ConfigError(f"context exceeds the model's horizon={self.cfg.horizon}")
         return self.head(self.backbone(self.read_in(tokens), cache=cache))[:, 0]
 
     def new_cache(self) -> KVCache:

@@ -21,6 +21,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.core.hooks import HookedModule
 from icl_lab.models.transformer import Decoder, KVCache, init_gpt2_
 
@@ -40,11 +41,11 @@ class TokenLMConfig:
         for name in ("vocab_size", "context_len", "n_embd", "n_layer", "n_head"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"invalid model.{name}={value!r}: expected an integer >= 1")
+                raise ConfigError(f"invalid model.{name}={value!r}: expected an integer >= 1")
         if self.n_embd % self.n_head:
-            raise ValueError(f"invalid model.n_head={self.n_head}: expected a divisor of n_embd={self.n_embd}")
+            raise ConfigError(f"invalid model.n_head={self.n_head}: expected a divisor of n_embd={self.n_embd}")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"invalid model.dropout={self.dropout!r}: expected a number in [0, 1)")
+            raise ConfigError(f"invalid model.dropout={self.dropout!r}: expected a number in [0, 1)")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,13 +64,13 @@ class TokenLM(HookedModule):
 
     def _check(self, tokens: torch.Tensor, positions: torch.Tensor | None) -> None:
         if tokens.dim() != 2:
-            raise ValueError(f"tokens must be [B, T], got shape {tuple(tokens.shape)}")
+            raise ConfigError(f"tokens must be [B, T], got shape {tuple(tokens.shape)}")
         if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.cfg.vocab_size):
-            raise ValueError(f"token ids must lie in [0, {self.cfg.vocab_size}), got "
+            raise ConfigError(f"token ids must lie in [0, {self.cfg.vocab_size}), got "
                              f"{int(tokens.min())}..{int(tokens.max())}")
         top = int(positions.max()) if positions is not None and positions.numel() else tokens.shape[1] - 1
         if top >= self.cfg.context_len:
-            raise ValueError(f"position {top} exceeds the model's context of "
+            raise ConfigError(f"position {top} exceeds the model's context of "
                              f"model.context_len={self.cfg.context_len} positions")
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None,
@@ -102,7 +103,7 @@ def left_pad(prompts: Sequence[Sequence[int]] | torch.Tensor, pad_token: int,
         tokens = prompts.to(device=device, dtype=torch.long)
         return tokens, torch.ones_like(tokens, dtype=torch.bool)
     if not prompts or any(len(p) == 0 for p in prompts):
-        raise ValueError("generate needs at least one prompt, and every prompt needs a token")
+        raise ConfigError("generate needs at least one prompt, and every prompt needs a token")
     width = max(len(p) for p in prompts)
     tokens = torch.full((len(prompts), width), pad_token, dtype=torch.long)
     valid = torch.zeros((len(prompts), width), dtype=torch.bool)
@@ -135,11 +136,11 @@ def generate(model: TokenLM, prompt_tokens: Sequence[Sequence[int]] | torch.Tens
     b, width = tokens.shape
     lengths = valid.sum(1)  # [B]
     if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        raise ConfigError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     # The last generated token is never fed back, hence the - 2.
     last_position = position_offset + int(lengths.max()) + max_new_tokens - 2
     if last_position >= model.cfg.context_len:
-        raise ValueError(f"prompts of up to {int(lengths.max())} tokens at offset {position_offset} "
+        raise ConfigError(f"prompts of up to {int(lengths.max())} tokens at offset {position_offset} "
                          f"plus max_new_tokens={max_new_tokens} need positions up to {last_position}, "
                          f"beyond model.context_len={model.cfg.context_len}")
     # Row r's first real token sits at position_offset; padding gets position 0 (masked).

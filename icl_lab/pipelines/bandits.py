@@ -32,7 +32,7 @@ import torch
 from icl_lab.baselines.bandit_bayes_optimal import BayesOptimalBernoulli, n_states, solve
 from icl_lab.baselines.bandits import BanditPolicy, make_policy
 from icl_lab.core.config_files import build_dataclass, expect_kind, read_experiment
-from icl_lab.core.errors import check
+from icl_lab.core.errors import ConfigError, check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.evaluation.bandits import ModelPolicy, imitation_accuracy, offline_simple_regret, online_regret
 from icl_lab.models.bandit_transformer import BanditModelConfig
@@ -61,18 +61,18 @@ class SettingConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"invalid method={self.method!r}: expected one of {', '.join(METHODS)}")
+            raise ConfigError(f"invalid method={self.method!r}: expected one of {', '.join(METHODS)}")
         for name in self.learners:
             if name != "bayes_optimal":
                 make_policy(name)  # raises a one-line ValueError for unknown names
         if "bayes_optimal" in self.learners and self.env.kind != "bernoulli":
-            raise ValueError("learner bayes_optimal needs env.kind='bernoulli'")
+            raise ConfigError("learner bayes_optimal needs env.kind='bernoulli'")
         if self.offline_sizes and (self.env.kind == "linear" or max(self.offline_sizes) > self.env.horizon
                                    or min(self.offline_sizes) < 0):
-            raise ValueError(f"invalid offline_sizes={self.offline_sizes}: K-armed bandits only, "
+            raise ConfigError(f"invalid offline_sizes={self.offline_sizes}: K-armed bandits only, "
                              f"sizes in 0..horizon={self.env.horizon}")
         if self.n_train_tasks < 1 or self.chunk_size < 1 or self.steps < 0:
-            raise ValueError("invalid n_train_tasks / chunk_size (>= 1) or steps (>= 0)")
+            raise ConfigError("invalid n_train_tasks / chunk_size (>= 1) or steps (>= 0)")
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,13 @@ class BanditExperimentConfig:
 
     def __post_init__(self) -> None:
         check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
+        for key in ("eval_seed", "data_seed"):
+            check(0 <= getattr(self, key) < 2**32, key, getattr(self, key), "an integer in [0, 2^32)")
         missing = [s for s in self.run if s not in self.settings]
         if missing or not self.run:
-            raise ValueError(f"invalid run={list(self.run)}: settings are {', '.join(self.settings) or 'none'}")
+            raise ConfigError(f"invalid run={list(self.run)}: settings are {', '.join(self.settings) or 'none'}")
         if self.n_eval_tasks < 2:
-            raise ValueError(f"invalid n_eval_tasks={self.n_eval_tasks}: expected >= 2 (standard errors)")
+            raise ConfigError(f"invalid n_eval_tasks={self.n_eval_tasks}: expected >= 2 (standard errors)")
         BanditModelConfig(2, 1, **dataclasses.asdict(self.model))  # the model's own size checks
 
     def to_dict(self) -> dict[str, Any]:
@@ -318,7 +320,7 @@ def figure_results(setting: str, preset: str, out_dir: str | Path, extra: list[s
     finished CLI run is reused, not retrained. ``preset``: quick | paper | smoke (the quick
     preset shrunk to seconds, for tests)."""
     if preset not in ("quick", "paper", "smoke"):
-        raise ValueError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
+        raise ConfigError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
     cfg = load_config(EXPERIMENT, preset, [f"run={setting}", *extra])
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from icl_lab.core.config_files import coerce_value, expect_kind, read_experiment
-from icl_lab.core.errors import check
+from icl_lab.core.errors import ConfigError, check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.tasks.cot import (
@@ -63,7 +63,7 @@ def parse_variant(variant: str) -> tuple[str, int]:
     """``"cot3"`` -> ("cot", 3)."""
     match = VARIANT.match(variant)
     if not match:
-        raise ValueError(f"invalid variants entry {variant!r}: expected cot<layers> or "
+        raise ConfigError(f"invalid variants entry {variant!r}: expected cot<layers> or "
                          "direct<layers>, e.g. cot3, direct5")
     return match.group(1), int(match.group(2))
 
@@ -94,23 +94,25 @@ class CotExperimentConfig:
 
     def __post_init__(self) -> None:
         check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
+        check(all(0 <= s < 2**32 for s in self.seeds), "seeds", list(self.seeds), "integers in [0, 2^32)")
+        check(0 <= self.eval_seed < 2**32, "eval_seed", self.eval_seed, "an integer in [0, 2^32)")
         for task in self.tasks:
             if task not in TASK_NAMES:
-                raise ValueError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASK_NAMES)}")
+                raise ConfigError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASK_NAMES)}")
         for variant in self.variants:
             parse_variant(variant)
         if not self.tasks or not self.variants or not self.seeds:
-            raise ValueError("invalid config: tasks, variants and seeds must not be empty")
+            raise ConfigError("invalid config: tasks, variants and seeds must not be empty")
         if self.n_eval < 1 or self.eval_batch_size < 1 or self.gen_slack < 1:
-            raise ValueError("invalid config: n_eval, eval_batch_size and gen_slack must be >= 1")
+            raise ConfigError("invalid config: n_eval, eval_batch_size and gen_slack must be >= 1")
         if not 0 < self.test_fraction < 1:
-            raise ValueError(f"invalid test_fraction={self.test_fraction!r}: expected a number in (0, 1)")
+            raise ConfigError(f"invalid test_fraction={self.test_fraction!r}: expected a number in (0, 1)")
         for task in dict.fromkeys([*self.tasks, *self.task_settings]):  # tables of unused tasks too
             if task not in TASK_NAMES:
-                raise ValueError(f"unknown task table {task!r}: expected names from {', '.join(TASK_NAMES)}")
+                raise ConfigError(f"unknown task table {task!r}: expected names from {', '.join(TASK_NAMES)}")
             settings = self.task_settings.get(task, {})
             if not settings.get("sizes"):
-                raise ValueError(f"invalid {task}.sizes: expected a non-empty list of problem sizes")
+                raise ConfigError(f"invalid {task}.sizes: expected a non-empty list of problem sizes")
             cot_task = self.make_task(task)
             for n in settings["sizes"]:
                 cot_task.check_size(n)
@@ -144,14 +146,14 @@ def build_config(raw: dict[str, Any]) -> CotExperimentConfig:
            for f in fields(CotExperimentConfig) if f.name not in ("train", "task_settings")}
     unknown = sorted(set(raw) - set(top))
     if unknown:
-        raise ValueError(f"unknown key {unknown[0]}: valid keys are {', '.join([*top, 'train', *TASK_NAMES])}")
+        raise ConfigError(f"unknown key {unknown[0]}: valid keys are {', '.join([*top, 'train', *TASK_NAMES])}")
     kwargs = {k: coerce_value(top, k, v, "") for k, v in raw.items()}
     tdefaults = TrainConfig.for_tokens().to_dict()
     train = TrainConfig.for_tokens(**{k: coerce_value(tdefaults, k, v, "train.") for k, v in train_raw.items()})
     settings = {}
     for task, table in task_raw.items():
         if not isinstance(table, dict):
-            raise ValueError(f"invalid {task}={table!r}: expected a table of keys")
+            raise ConfigError(f"invalid {task}={table!r}: expected a table of keys")
         known = {"sizes": (1,), **param_fields(task), **{k: tdefaults.get(k, top.get(k)) for k in TASK_TRAIN_KEYS}}
         settings[task] = {k: coerce_value(known, k, v, f"{task}.") for k, v in table.items()}
     return CotExperimentConfig(**kwargs, train=train, task_settings=settings)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from icl_lab.core.config_files import coerce_value, expect_kind, read_experiment
-from icl_lab.core.errors import check
+from icl_lab.core.errors import ConfigError, check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
 from icl_lab.tasks.algorithmic import EOS, PAD, TASKS, AlgorithmicTask, make_task, training_batch
@@ -68,25 +68,28 @@ class LengthGenConfig:
 
     def __post_init__(self) -> None:
         check(self.kind == KIND, "kind", self.kind, f"{KIND!r} for this pipeline")
+        check(all(0 <= s < 2**32 for s in self.seeds), "seeds", list(self.seeds), "integers in [0, 2^32)")
+        check(0 <= self.eval_seed < 2**32, "eval_seed", self.eval_seed, "an integer in [0, 2^32)")
+        check(1 <= self.train_length <= 10_000, "train_length", self.train_length, "an integer in [1, 10000]")
         for task in self.tasks:
             if task not in TASKS:
-                raise ValueError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASKS)}")
+                raise ConfigError(f"invalid tasks entry {task!r}: expected names from {', '.join(TASKS)}")
         for task, over in self.overrides.items():
             bad = sorted(set(over) - set(OVERRIDE_KEYS))
             if task not in TASKS or bad:
-                raise ValueError(f"invalid overrides.{task}{'.' + bad[0] if bad else ''}: tasks are "
+                raise ConfigError(f"invalid overrides.{task}{'.' + bad[0] if bad else ''}: tasks are "
                                  f"{', '.join(TASKS)}; keys are {', '.join(OVERRIDE_KEYS)}")
         if not self.tasks or not self.seeds:
-            raise ValueError("invalid config: tasks and seeds must not be empty")
+            raise ConfigError("invalid config: tasks and seeds must not be empty")
         if self.n_eval < 1 or self.gen_slack < 1:
-            raise ValueError("invalid config: n_eval and gen_slack must be >= 1")
+            raise ConfigError("invalid config: n_eval and gen_slack must be >= 1")
         for task in self.tasks:
             s = self.for_task(task)
             if s["train_length"] < 1:
-                raise ValueError(f"invalid train_length={s['train_length']} for {task}: expected >= 1")
+                raise ConfigError(f"invalid train_length={s['train_length']} for {task}: expected >= 1")
             if (min(s["test_factors"]) <= 0 or 1.0 not in s["table_factors"]
                     or not set(s["table_factors"]) <= set(s["test_factors"])):
-                raise ValueError(f"invalid test_factors={s['test_factors']} / table_factors="
+                raise ConfigError(f"invalid test_factors={s['test_factors']} / table_factors="
                                  f"{s['table_factors']} for {task}: factors > 0, table factors "
                                  "among the test factors and including 1")
 
@@ -119,7 +122,7 @@ def build_config(raw: dict[str, Any]) -> LengthGenConfig:
     overrides = {}
     for task, over in dict(raw.get("overrides", {})).items():
         if not isinstance(over, dict):
-            raise ValueError(f"invalid overrides.{task}={over!r}: expected a table of keys")
+            raise ConfigError(f"invalid overrides.{task}={over!r}: expected a table of keys")
         known = {k: odefaults[k] for k in OVERRIDE_KEYS}
         overrides[task] = {k: coerce_value(known, k, v, f"overrides.{task}.") for k, v in over.items()}
     return LengthGenConfig(**kwargs, train=train, overrides=overrides)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from icl_lab.core.config_files import build_dataclass, expect_kind, read_experiment
-from icl_lab.core.errors import check
+from icl_lab.core.errors import ConfigError, check
 from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.models.linear_attention import LinearSelfAttention
 from icl_lab.theory import closed_forms as cf
@@ -67,16 +67,16 @@ class LSATheoryConfig:
         positive = ("d", "n_context", "steps", "batch_size", "record_every", "n_eval", "gd_steps")
         for key in positive:
             if getattr(self, key) < 1:
-                raise ValueError(f"invalid {key}={getattr(self, key)!r}: expected an integer >= 1")
+                raise ConfigError(f"invalid {key}={getattr(self, key)!r}: expected an integer >= 1")
         for key in ("spectrum", "shift_spectrum"):
             spec = getattr(self, key)
             if len(spec) != self.d or min(spec) <= 0:
-                raise ValueError(f"invalid {key}={spec!r}: expected d={self.d} positive eigenvalues")
+                raise ConfigError(f"invalid {key}={spec!r}: expected d={self.d} positive eigenvalues")
         if not 0 <= self.anneal <= 1:
-            raise ValueError(f"invalid anneal={self.anneal!r}: expected a fraction in [0, 1]")
+            raise ConfigError(f"invalid anneal={self.anneal!r}: expected a fraction in [0, 1]")
         for key in ("lr", "gd_lr", "init_scale", "gd_init_scale"):
             if getattr(self, key) <= 0:
-                raise ValueError(f"invalid {key}={getattr(self, key)!r}: expected a number > 0")
+                raise ConfigError(f"invalid {key}={getattr(self, key)!r}: expected a number > 0")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))

@@ -42,6 +42,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.models.token_lm import TokenLM
 from icl_lab.rasp import LIBRARY
 from icl_lab.rasp import formats as F
@@ -109,7 +110,7 @@ def train_or_load(out_dir: str | Path, preset: str = "quick", seed: int = 0,
 
     if run_dir is None:
         if preset not in SETTINGS:
-            raise ValueError(f"invalid preset {preset!r}: expected one of {', '.join(SETTINGS)}")
+            raise ConfigError(f"invalid preset {preset!r}: expected one of {', '.join(SETTINGS)}")
         cfg = load_config(experiment, "quick",
                           [f"tasks={TASK}", f"seeds={seed}", *SETTINGS[preset], *settings])
         before = torch.get_num_threads()
@@ -121,7 +122,7 @@ def train_or_load(out_dir: str | Path, preset: str = "quick", seed: int = 0,
         run_dir = Path(out_dir) / TASK / f"seed{seed}"
     record, model = load_token_model(run_dir)
     if record.get("task") != TASK:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run; this comparison needs "
+        raise ConfigError(f"{run_dir} holds a {record.get('task')!r} run; this comparison needs "
                          f"a {TASK!r} run")
     return record, model, Path(run_dir)
 
@@ -130,7 +131,7 @@ def compile_for(task: AlgorithmicTask) -> CompiledModel:
     """``LIBRARY["count"]``, causal, over the task's values (+ SEP, EOS), for every size of
     the task (``max_length`` numbers: ``s e SEP`` + numbers = max_length + 3 tokens)."""
     if task.name != TASK:
-        raise ValueError(f"compile_for: expected the {TASK!r} task, got {task.name!r}")
+        raise ConfigError(f"compile_for: expected the {TASK!r} task, got {task.name!r}")
     return compile_program(LIBRARY[TASK](), list(task.symbol_values) + [F.SEP, F.EOS],
                            task.max_length + 3, causal=True)
 
@@ -162,7 +163,7 @@ def run_both(trained: TokenLM, compiled: CompiledModel, task: AlgorithmicTask,
     ``compiled_patterns`` ``[B, compiled heads, T, T]`` (T = 4 + n, BOS first in both)."""
     seqs = [p + a[:-1] for p, a in examples]
     if any(len(p) != PROMPT_LEN for p, _ in examples) or len({len(s) for s in seqs}) != 1:
-        raise ValueError("run_both: expected count examples of one size")
+        raise ConfigError("run_both: expected count examples of one size")
     tokens = torch.tensor(seqs, dtype=torch.long)
     names = [f"blocks.{i}.attn.hook_pattern" for i in range(trained.cfg.n_layer)]
     trained.eval()
@@ -222,7 +223,7 @@ def compare_count(out_dir: str | Path, *, preset: str = "quick", run_dir: str | 
         too_long = [n for n in sizes if n > task.max_length
                     or PROMPT_LEN + n > trained.cfg.context_len]
         if too_long:
-            raise ValueError(f"sizes {too_long} exceed what the run was built for (max_size "
+            raise ConfigError(f"sizes {too_long} exceed what the run was built for (max_size "
                              f"{task.max_length}, context {trained.cfg.context_len})")
         compiled = compile_for(task)
         cnames = [name for _, _, name in compiled_head_names(compiled)]

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from icl_lab.baselines.registry import BASELINE_NAMES, is_boolean, unavailable_reason
+from icl_lab.baselines.registry import BASELINE_NAMES, BOOLEAN_ONLY, is_boolean, unavailable_reason
 from icl_lab.core.checkpoint import load_checkpoint
 from icl_lab.core.config_files import build_dataclass, read_experiment
 from icl_lab.core.device import resolve_device
-from icl_lab.core.errors import ConfigError, RunError, check
+from icl_lab.core.errors import ConfigError, RunError, check, check_fits
 from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.evaluation.config import EvalConfig
 from icl_lab.evaluation.regression import OOD_VARIANTS, evaluate_experiment, model_learner
@@ -57,6 +57,11 @@ class ExperimentConfig:
             check(name in BASELINE_NAMES, "eval.baselines", name, f"names from {sorted(BASELINE_NAMES)}")
         for name in self.eval.ood:
             check(name in OOD_VARIANTS, "eval.ood", name, f"names from {sorted(OOD_VARIANTS)}")
+        if not is_boolean(self.task):
+            for name in self.eval.baselines:
+                check(name not in BOOLEAN_ONLY, "eval.baselines", name, f"a baseline for task {self.task.name!r} "
+                      f"({name} is a Boolean learner)")
+        self._check_sizes()
         for name in () if is_boolean(self.task) else self.eval.baselines:
             reason = unavailable_reason(name, self.task)
             check(reason is None, "eval.baselines", name, f"a baseline for task {self.task.name!r}: {name} {reason}")
@@ -65,6 +70,20 @@ class ExperimentConfig:
                 f"invalid task.n_points={self.task.n_points}: the model's context holds "
                 f"model.max_points={self.model.max_points} examples"
             )
+
+    def _check_sizes(self) -> None:
+        """What training and evaluation will allocate, refused at load when it cannot fit."""
+        t, m = self.task, self.model
+        width = t.d + 1  # x and y of an example
+        check_fits("task.d", t.d, self.train.batch_size * t.n_points * width, "a training batch")
+        check_fits("eval.n_prompts", self.eval.n_prompts, self.eval.n_prompts * t.n_points * width, "the held-out prompts")
+        check_fits("task.d", t.d, self.eval.batch_size * t.n_points * t.d * t.d, "a batch of prefix Gram matrices")
+        check_fits("model.max_points", m.max_points, 2 * m.max_points * m.n_embd, "the position table")
+        check_fits("model.n_embd", m.n_embd, 12 * m.n_layer * m.n_embd**2, "the model's blocks")
+        check_fits("model.max_points", m.max_points, self.train.batch_size * m.n_head * (2 * m.max_points) ** 2,
+                   "one layer's attention patterns")
+        pool = getattr(t.params, "pool_size", 0)
+        check_fits("task.pool_size", pool, pool * t.d, "the task pool")
 
     def to_dict(self) -> dict[str, Any]:
         return {"config_version": CONFIG_VERSION, **dataclasses.asdict(self)}

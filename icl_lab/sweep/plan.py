@@ -23,7 +23,7 @@ MAX_NAME_LENGTH = 200  # well under the 255-byte file-name limit of common file 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 
 
-class SweepError(ValueError):
+class SweepError(ConfigError):
     """A sweep cannot run as asked; the message is one line meant for humans."""
 
 

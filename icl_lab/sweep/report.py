@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json
 from icl_lab.sweep.runner import read_manifest
 from icl_lab.sweep.worker import FINISHED
@@ -211,11 +212,14 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None, x_key
     """
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir is not None else sweep_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest, records = collect(sweep_dir)
+    manifest, records = collect(sweep_dir)  # refuses a folder that is not a sweep, before writing
     grid_keys = list(manifest.get("grid", {}))
     if x_key is not None and x_key not in grid_keys:
-        raise ValueError(f"invalid --x {x_key!r}: expected one of the grid keys {grid_keys}")
+        raise ConfigError(f"invalid --x {x_key!r}: expected one of the grid keys {grid_keys}")
+    learners = sorted({name for rec in records for name in rec.curves})
+    if learners and learner not in learners:
+        raise ConfigError(f"invalid --learner {learner!r}: the finished runs have curves for {', '.join(learners)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     x_key = x_key or (grid_keys[0] if grid_keys else None)
     states: dict[str, int] = {}
     for rec in records:

@@ -25,6 +25,7 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.rasp import LIBRARY, RASPExpr, check_rasp_l, evaluate, layers_and_heads
 from icl_lab.rasp import formats as F
 from icl_lab.rasp.task_programs import PROGRAMS
@@ -66,7 +67,7 @@ class AlgorithmicTask:
 
     def __init__(self, max_length: int):
         if max_length < self.min_length:
-            raise ValueError(f"{self.name}: max_length must be >= {self.min_length}, got {max_length}")
+            raise ConfigError(f"{self.name}: max_length must be >= {self.min_length}, got {max_length}")
         self.max_length = max_length
         self.symbol_values = self._symbol_values()  # symbol index -> value in the RASP format
         self._from_value = {v: SYMBOL0 + i for i, v in enumerate(self.symbol_values)}
@@ -94,7 +95,7 @@ class AlgorithmicTask:
 
     def _check_size(self, n: int) -> None:
         if not self.min_length <= n <= self.max_length:
-            raise ValueError(f"{self.name}: size {n} outside [{self.min_length}, "
+            raise ConfigError(f"{self.name}: size {n} outside [{self.min_length}, "
                              f"{self.max_length}] (task built with max_length={self.max_length})")
 
     # --- RASP -------------------------------------------------------------------------
@@ -355,7 +356,7 @@ TASKS: dict[str, type[AlgorithmicTask]] = {cls.name: cls for cls in (
 def make_task(name: str, max_length: int) -> AlgorithmicTask:
     """The task ``name`` built for sizes up to ``max_length``."""
     if name not in TASKS:
-        raise ValueError(f"unknown algorithmic task {name!r}: expected one of {', '.join(TASKS)}")
+        raise ConfigError(f"unknown algorithmic task {name!r}: expected one of {', '.join(TASKS)}")
     return TASKS[name](max_length)
 
 
@@ -367,6 +368,6 @@ def training_batch(task: AlgorithmicTask, batch_size: int, train_length: int, co
     examples = [task.training_example(int(n), rng) for n in sizes]
     room = [context_len - len(p) - len(a) for p, a in examples]
     if min(room) < 0:
-        raise ValueError(f"{task.name}: a training example of {context_len - min(room)} tokens "
+        raise ConfigError(f"{task.name}: a training example of {context_len - min(room)} tokens "
                          f"exceeds the context of {context_len}")
     return make_batch(examples, PAD, [int(rng.integers(0, r + 1)) for r in room])

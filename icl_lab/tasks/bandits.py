@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
+
 KINDS = ("gaussian", "bernoulli", "linear")
 
 
@@ -46,9 +48,9 @@ class BanditEnvConfig:
 
     def __post_init__(self) -> None:
         if self.mean_prior not in ("uniform", "normal"):
-            raise ValueError(f"invalid env.mean_prior={self.mean_prior!r}: expected 'uniform' or 'normal'")
+            raise ConfigError(f"invalid env.mean_prior={self.mean_prior!r}: expected 'uniform' or 'normal'")
         if self.kind not in KINDS:
-            raise ValueError(f"invalid env.kind={self.kind!r}: expected one of {', '.join(KINDS)}")
+            raise ConfigError(f"invalid env.kind={self.kind!r}: expected one of {', '.join(KINDS)}")
         checks = {"n_arms": self.n_arms >= 2, "horizon": self.horizon >= 1, "dim": self.dim >= 1,
                   # Thompson sampling and LinTS divide by the noise variance
                   "noise_std": self.noise_std > 0 or self.kind == "bernoulli",
@@ -56,7 +58,7 @@ class BanditEnvConfig:
                   "beta_a": self.beta_a > 0, "beta_b": self.beta_b > 0, "prior_std": self.prior_std > 0}
         for name, ok in checks.items():
             if not ok:
-                raise ValueError(f"invalid env.{name}={getattr(self, name)!r} (n_arms >= 2, horizon >= 1, "
+                raise ConfigError(f"invalid env.{name}={getattr(self, name)!r} (n_arms >= 2, horizon >= 1, "
                                  "dim >= 1, noise_std > 0, mean_high > mean_low, beta_a, beta_b > 0)")
 
     @property

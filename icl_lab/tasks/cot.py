@@ -31,6 +31,7 @@ from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.tasks import cot_arithmetic, cot_dp, cot_equations
 from icl_lab.tasks.cot_vocab import ANS, ANS_ID, BOS, EOS, EOS_ID, PAD_ID, SEP, decode, encode
 from icl_lab.tasks.token_batch import TokenBatch, make_batch
@@ -54,7 +55,7 @@ class CotExample:
     def target(self, fmt: Format) -> list[str]:
         """What the model must produce after the prompt in format ``fmt``."""
         if fmt not in FORMATS:
-            raise ValueError(f"invalid format {fmt!r}: expected one of {', '.join(FORMATS)}")
+            raise ConfigError(f"invalid format {fmt!r}: expected one of {', '.join(FORMATS)}")
         chain = [t for step in self.steps for t in (*step, SEP)] if fmt == "cot" else []
         return [*chain, ANS, *self.answer, EOS]
 
@@ -108,7 +109,10 @@ class CotTask:
     def check_size(self, n: int) -> None:
         lo, hi = self._fns.size_range
         if not (isinstance(n, int) and lo <= n <= hi):
-            raise ValueError(f"invalid size {n!r} for task {self.name}: expected {lo}..{hi}")
+            raise ConfigError(f"invalid size {n!r} for task {self.name}: expected {lo}..{hi}")
+        check_params = getattr(self.params, "check_size", None)
+        if check_params is not None:  # e.g. edit distance: its DP values must be number tokens
+            check_params(n)
 
     def sample(self, n: int, rng: np.random.Generator) -> CotExample:
         """One example of size ``n`` (any split)."""
@@ -130,11 +134,11 @@ class CotTask:
 def make_task(name: str, **params: Any) -> CotTask:
     """A task by name; unknown names or parameters raise a one-line ``ValueError``."""
     if name not in _TASKS:
-        raise ValueError(f"unknown chain-of-thought task {name!r}: expected one of {', '.join(TASK_NAMES)}")
+        raise ConfigError(f"unknown chain-of-thought task {name!r}: expected one of {', '.join(TASK_NAMES)}")
     known = param_fields(name)
     bad = sorted(set(params) - set(known))
     if bad:
-        raise ValueError(f"unknown parameter {name}.{bad[0]}: valid are {', '.join(known)}")
+        raise ConfigError(f"unknown parameter {name}.{bad[0]}: valid are {', '.join(known)}")
     return CotTask(name, _TASKS[name].params(**params))
 
 
@@ -152,7 +156,7 @@ def sample_examples(task: CotTask, n: int, count: int, split: str, rng: np.rando
                     test_fraction: float = 0.1) -> list[CotExample]:
     """``count`` examples of size ``n`` whose problems belong to ``split`` (rejection)."""
     if split not in ("train", "test"):
-        raise ValueError(f"invalid split {split!r}: expected 'train' or 'test'")
+        raise ConfigError(f"invalid split {split!r}: expected 'train' or 'test'")
     task.check_size(n)
     out: list[CotExample] = []
     tries = 0
@@ -162,7 +166,7 @@ def sample_examples(task: CotTask, n: int, count: int, split: str, rng: np.rando
         if split_of(example.problem, test_fraction) == split:
             out.append(example)
         elif tries > 1000 * count:
-            raise ValueError(f"cannot draw {split} problems for {task.name} n={n} with "
+            raise ConfigError(f"cannot draw {split} problems for {task.name} n={n} with "
                              f"test_fraction={test_fraction}")
     return out
 

@@ -16,6 +16,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.tasks.cot_vocab import OPERATORS, is_number, number
 
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -34,7 +35,7 @@ class ArithmeticParams:
     def __post_init__(self) -> None:
         p = self.modulus
         if not (isinstance(p, int) and 2 <= p <= 255 and all(p % d for d in range(2, int(p ** 0.5) + 1))):
-            raise ValueError(f"invalid arithmetic.modulus={p!r}: expected a prime in 2..255")
+            raise ConfigError(f"invalid arithmetic.modulus={p!r}: expected a prime in 2..255")
 
 
 def apply(op: str, a: int, b: int, p: int) -> int | None:

@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.tasks.cot_vocab import LETTERS, MAX_NUMBER, is_number, number
 
 
@@ -36,9 +37,9 @@ class LISParams:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.value_range, int) and 2 <= self.value_range <= MAX_NUMBER):
-            raise ValueError(f"invalid lis.value_range={self.value_range!r}: expected 2..{MAX_NUMBER}")
+            raise ConfigError(f"invalid lis.value_range={self.value_range!r}: expected 2..{MAX_NUMBER}")
         if not 0 <= self.plant_prob <= 1:
-            raise ValueError(f"invalid lis.plant_prob={self.plant_prob!r}: expected a number in [0, 1]")
+            raise ConfigError(f"invalid lis.plant_prob={self.plant_prob!r}: expected a number in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,23 @@ class EditDistanceParams:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.alphabet_size, int) and 2 <= self.alphabet_size <= len(LETTERS)):
-            raise ValueError(f"invalid edit_distance.alphabet_size={self.alphabet_size!r}: "
+            raise ConfigError(f"invalid edit_distance.alphabet_size={self.alphabet_size!r}: "
                              f"expected 2..{len(LETTERS)}")
         for name in ("insert_cost", "delete_cost", "substitute_cost"):
             value = getattr(self, name)
             if not (isinstance(value, int) and 1 <= value <= 9):
-                raise ValueError(f"invalid edit_distance.{name}={value!r}: expected an integer in 1..9")
+                raise ConfigError(f"invalid edit_distance.{name}={value!r}: expected an integer in 1..9")
         if not 0 <= self.mutation_rate <= 1:
-            raise ValueError(f"invalid edit_distance.mutation_rate={self.mutation_rate!r}: "
+            raise ConfigError(f"invalid edit_distance.mutation_rate={self.mutation_rate!r}: "
                              "expected a number in [0, 1]")
+
+    def check_size(self, n: int) -> None:
+        """Every DP entry must be a number token: D[i][j] <= i·delete + j·insert, with i <= n and
+        j <= n + ceil(n/4) letters in the second string."""
+        largest = n * self.delete_cost + (n + math.ceil(n / 4)) * self.insert_cost
+        if largest >= MAX_NUMBER:
+            raise ConfigError(f"invalid edit_distance costs at size {n}: DP entries reach {largest}, beyond the "
+                             f"vocabulary's numbers 0..{MAX_NUMBER - 1}; lower the costs or the size")
 
 
 # ----------------------------------------------------------------------------- LIS
@@ -72,7 +81,7 @@ def lis_generate(n: int, params: LISParams, rng: np.random.Generator
                  ) -> tuple[list[str], list[list[str]], list[str]]:
     """(problem tokens, [dp array], [answer])."""
     if not 1 <= n < MAX_NUMBER:
-        raise ValueError(f"invalid LIS length {n}: expected 1..{MAX_NUMBER - 1}")
+        raise ConfigError(f"invalid LIS length {n}: expected 1..{MAX_NUMBER - 1}")
     values = rng.integers(params.value_range, size=n)
     if rng.random() < params.plant_prob:
         k = int(rng.integers(1, min(n, params.value_range) + 1))
@@ -143,7 +152,7 @@ def edit_distance_generate(n: int, params: EditDistanceParams, rng: np.random.Ge
                            ) -> tuple[list[str], list[list[str]], list[str]]:
     """(problem tokens ``a | b``, one DP row per letter of a, [distance])."""
     if n < 1:
-        raise ValueError(f"invalid edit-distance length {n}: expected >= 1")
+        raise ConfigError(f"invalid edit-distance length {n}: expected >= 1")
     a = [int(v) for v in rng.integers(params.alphabet_size, size=n)]
     b = _mutate(a, params, rng)
     ins, dele, sub = params.insert_cost, params.delete_cost, params.substitute_cost

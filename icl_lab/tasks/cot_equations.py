@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from icl_lab.core.errors import ConfigError
 from icl_lab.tasks.cot_vocab import MAX_VARIABLES, VARIABLES, is_number, number
 
 
@@ -31,7 +32,7 @@ class EquationParams:
     def __post_init__(self) -> None:
         p = self.modulus
         if not (isinstance(p, int) and 2 <= p <= 255 and all(p % d for d in range(2, int(p ** 0.5) + 1))):
-            raise ValueError(f"invalid equations.modulus={p!r}: expected a prime in 2..255")
+            raise ConfigError(f"invalid equations.modulus={p!r}: expected a prime in 2..255")
 
 
 # ----------------------------------------------------------------------------- generator
@@ -74,7 +75,7 @@ def generate(n: int, params: EquationParams, rng: np.random.Generator
              ) -> tuple[list[str], list[list[str]], list[str]]:
     """(problem tokens, one system per eliminated variable, the solution's values)."""
     if not 1 <= n <= MAX_VARIABLES:
-        raise ValueError(f"invalid number of variables {n}: expected 1..{MAX_VARIABLES}")
+        raise ConfigError(f"invalid number of variables {n}: expected 1..{MAX_VARIABLES}")
     p = params.modulus
     while True:  # rejection: about (1 - 1/p)... of matrices are non-singular
         a = rng.integers(p, size=(n, n)).astype(np.int64)

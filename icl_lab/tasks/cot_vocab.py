@@ -19,6 +19,8 @@ from __future__ import annotations
 import string
 from typing import Sequence
 
+from icl_lab.core.errors import ConfigError
+
 PAD, BOS, SEP, ANS, EOS = "<pad>", "<bos>", "<sep>", "<ans>", "<eos>"
 SPECIALS = (PAD, BOS, SEP, ANS, EOS)
 MAX_NUMBER = 256  # numbers 0..255 are single tokens
@@ -40,7 +42,7 @@ def encode(tokens: Sequence[str]) -> list[int]:
     try:
         return [TOKEN_ID[t] for t in tokens]
     except KeyError as exc:
-        raise ValueError(f"token {exc.args[0]!r} is not in the chain-of-thought vocabulary") from None
+        raise ConfigError(f"token {exc.args[0]!r} is not in the chain-of-thought vocabulary") from None
 
 
 def decode(ids: Sequence[int]) -> list[str]:
@@ -55,5 +57,5 @@ def is_number(token: str) -> bool:
 def number(value: int) -> str:
     """The token of a number; raises when it does not fit the vocabulary."""
     if not 0 <= value < MAX_NUMBER:
-        raise ValueError(f"number {value} does not fit the vocabulary (0..{MAX_NUMBER - 1})")
+        raise ConfigError(f"number {value} does not fit the vocabulary (0..{MAX_NUMBER - 1})")
     return str(value)

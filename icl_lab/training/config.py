@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import asdict, dataclass
 
+import torch
+
 from icl_lab.core.errors import check as _check
 
 # The recipe of token and bandit models (GPT-style: cosine decay, betas (0.9, 0.98), weight
@@ -63,6 +65,9 @@ class TrainConfig:
         _check(self.grad_clip >= 0, "train.grad_clip", self.grad_clip, "a number >= 0")
         _check(self.device in ("auto", "cpu", "cuda"), "train.device", self.device,
                "'auto', 'cpu' or 'cuda'")
+        _check(self.device != "cuda" or torch.cuda.is_available(), "train.device", self.device,
+               "'auto' or 'cpu': no CUDA device is available here")
+        _check(0 <= self.seed < 2**32, "train.seed", self.seed, "an integer in [0, 2^32)")
         for name in ("log_every", "checkpoint_every", "curriculum_interval", "dims_inc", "points_inc"):
             value = getattr(self, name)
             _check(value >= 1, f"train.{name}", value, "an integer >= 1")

@@ -32,6 +32,9 @@ def test_every_experiment_file_runs_with_the_smoke_preset(path, tmp_path):
     for name in ("config.json", "command.txt", "version.json", "status.json", "results.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "status.json").read_text())["state"] == "finished"
+    for written in [*out.rglob("*.json"), *out.rglob("*.jsonl")]:  # strict JSON: no NaN / Infinity
+        for line in (written.read_text().splitlines() if written.suffix == ".jsonl" else [written.read_text()]):
+            json.loads(line, parse_constant=lambda c: pytest.fail(f"{written}: non-standard JSON {c}"))
     again = runner.invoke(app, ["run", str(path), "--preset", "smoke", "--out", str(out)])
     assert again.exit_code == 2 and "already holds a finished run" in again.output
 
