@@ -45,22 +45,12 @@ def run(cfg: Any, run_dir: str | Path | None = None, *, resume: bool = False, fo
     ``progress=False``, ``log=print``) go to the kind's pipeline."""
     pipelines = _module("icl_lab.pipelines")
     run_dir = Path(run_dir) if run_dir is not None else pipelines.default_run_dir(cfg)
-    return pipelines.PIPELINES[_kind_of(cfg)].run(cfg, run_dir, resume=resume, force=force, **options)
+    return pipelines.PIPELINES[cfg.kind].run(cfg, run_dir, resume=resume, force=force, **options)
 
 
 def summary(results: dict, cfg: Any) -> str:
     """The summary ``icl-lab run`` prints for these results (a Markdown table for most kinds)."""
-    return "\n".join(_module("icl_lab.pipelines").PIPELINES[_kind_of(cfg)].summary(results, cfg))
-
-
-def _kind_of(cfg: Any) -> str:
-    if getattr(cfg, "kind", None):
-        return cfg.kind
-    pipelines = _module("icl_lab.pipelines")
-    kinds = {pipelines.bandits.BanditExperimentConfig: "bandits", pipelines.cot.CotExperimentConfig: "cot",
-             pipelines.length_generalization.LengthGenConfig: "length_generalization",
-             pipelines.lsa.LSATheoryConfig: "lsa"}
-    return kinds[type(cfg)]
+    return "\n".join(_module("icl_lab.pipelines").PIPELINES[cfg.kind].summary(results, cfg))
 
 
 def train(cfg: Any, run_dir: str | Path | None = None, *, resume: bool = False, force: bool = False,

@@ -250,8 +250,11 @@ class RunDir:
         return self
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        with open(self.metrics_path, "a") as f:
-            f.write(dumps(record) + "\n")
+        try:
+            with open(self.metrics_path, "a") as f:
+                f.write(dumps(record) + "\n")
+        except OSError as exc:  # disk full: one line, the checkpoint written before stays good
+            raise RunError(f"cannot write {self.metrics_path}: {exc.strerror or exc}") from None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.is_file():

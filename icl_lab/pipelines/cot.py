@@ -161,8 +161,17 @@ def build_config(raw: dict[str, Any]) -> CotExperimentConfig:
 
 def load_config(path: str | Path, preset: str | None = None, overrides: list[str] = ()) -> CotExperimentConfig:
     """Read an experiment TOML, apply ``[presets.<preset>]`` then ``--set key=value``
-    overrides (``train.steps=500``, ``tasks=arithmetic,equations``, ``equations.sizes=2,3``)."""
-    return build_config(expect_kind(read_experiment(path, preset, overrides), KIND))
+    overrides (``train.steps=500``, ``tasks=arithmetic,equations``, ``equations.sizes=2,3``).
+
+    A ``--set train.KEY`` (KEY a per-task training key such as ``steps``) applies to every task:
+    it replaces the file's per-task values, unless ``--set TASK.KEY`` is given too."""
+    data = expect_kind(read_experiment(path, preset, overrides), KIND)
+    keys = [text.split("=", 1)[0].strip() for text in overrides]
+    for key in (k[len("train."):] for k in keys if k.startswith("train.")):
+        for task in TASK_NAMES:
+            if key in TASK_TRAIN_KEYS and isinstance(data.get(task), dict) and f"{task}.{key}" not in keys:
+                data[task] = {k: v for k, v in data[task].items() if k != key}
+    return build_config(data)
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -95,7 +95,7 @@ class FamilyMixtureParams:
         check(bool(self.families) and not bad and len(set(self.families)) == len(self.families),
               "task.families", list(self.families), f"distinct names from {list(FAMILY_NAMES)}")
         check(self.sparsity >= 1, "task.sparsity", self.sparsity, "an integer >= 1")
-        check(self.hidden >= 1, "task.hidden", self.hidden, "an integer >= 1")
+        check(1 <= self.hidden <= 100_000, "task.hidden", self.hidden, "an integer in [1, 100000]")
 
     def check_with_task(self, task: TaskConfig) -> None:
         if "sparse_linear" in self.families:

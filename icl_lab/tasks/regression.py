@@ -61,7 +61,7 @@ class ReluNetParams:
     hidden: int = 100
 
     def __post_init__(self) -> None:
-        check(self.hidden >= 1, "task.hidden", self.hidden, "an integer >= 1")
+        check(1 <= self.hidden <= 100_000, "task.hidden", self.hidden, "an integer in [1, 100000]")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("huge model", [*R, "--set", "model.n_embd=1000000", "--set", "model.n_head=1"], "model.n_embd"),
     ("huge context", [*R, "--set", "model.max_points=100000000"], "model.max_points"),
     ("huge d", [*R, "--set", "task.d=100000000"], "task.d"),
+    ("huge hidden", [*R, "--set", "task.name=relu_net_regression", "--set", f"task.hidden={BIG}"], "task.hidden"),
     ("unknown baseline", [*R, "--set", "eval.baselines=oracle"], "eval.baselines"),
     ("boolean baseline on regression", [*R, "--set", "eval.baselines=gf2"], "gf2"),
     ("dmmse without pool", [*R, "--set", "eval.baselines=dmmse"], "dmmse"),

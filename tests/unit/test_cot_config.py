@@ -90,3 +90,12 @@ def test_held_out_problems_never_appear_in_training_batches():
     # without the split, such samples would collide: the same generator draws test problems
     unsplit = {tuple(task.sample(2, np.random.default_rng([1, i])).problem) for i in range(1280)}
     assert held_out & unsplit
+
+
+def test_a_train_override_reaches_every_task_unless_a_task_sets_its_own():
+    quick = load_config(EXPERIMENT, "quick")
+    assert quick.for_task("arithmetic")["steps"] != quick.train.steps  # the file's per-task value
+    cfg = load_config(EXPERIMENT, "quick", ["train.steps=30"])
+    assert all(cfg.for_task(t)["steps"] == 30 for t in cfg.tasks)
+    cfg = load_config(EXPERIMENT, "quick", ["train.steps=30", "arithmetic.steps=7"])
+    assert cfg.for_task("arithmetic")["steps"] == 7 and cfg.for_task("equations")["steps"] == 30
