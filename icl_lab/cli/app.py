@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -30,43 +30,44 @@ def _run_dir(cfg, out: Optional[Path]) -> Path:
     return out if out is not None else default_run_dir(cfg)
 
 
-@app.command()
-@friendly
-def run(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
-        preset: Optional[str] = typer.Option(None, help="Preset in the file (default: the file's default)."),
-        set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-        out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<name>-<preset>)."),
-        resume: bool = typer.Option(False, help="Continue an interrupted run from its checkpoints."),
-        force: bool = typer.Option(False, help="Overwrite an existing run directory.")) -> None:
-    """Run any experiment file: train, evaluate against the baselines, write results and figures."""
+# The options of `run` and `train`, declared once.
+Experiment = Annotated[Path, typer.Argument(help=EXPERIMENT_HELP)]
+Preset = Annotated[Optional[str], typer.Option(help="Preset in the file (default: the file's default).")]
+Sets = Annotated[list[str], typer.Option("--set", help=SET_HELP)]
+Out = Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<name>-<preset>).")]
+Resume = Annotated[bool, typer.Option(help="Continue an interrupted run from its checkpoints.")]
+Force = Annotated[bool, typer.Option(help="Overwrite an existing run (only a run is ever removed).")]
+
+
+def _start(experiment: Path, preset: Optional[str], set_: list[str], out: Optional[Path], resume: bool,
+           force: bool, train_only: bool) -> tuple[Any, Any, Path, dict, float]:
     from icl_lab.pipelines import load_experiment
 
     pipeline, cfg = load_experiment(experiment, preset, set_)
     run_dir = _run_dir(cfg, out)
     t0 = time.perf_counter()
-    results = pipeline.run(cfg, run_dir, resume=resume, force=force)
+    results = pipeline.run(cfg, run_dir, resume=resume, force=force, train_only=train_only)
+    return pipeline, cfg, run_dir, results, time.perf_counter() - t0
+
+
+@app.command()
+@friendly
+def run(experiment: Experiment, preset: Preset = None, set_: Sets = [], out: Out = None,  # noqa: B006
+        resume: Resume = False, force: Force = False) -> None:
+    """Run any experiment file: train, evaluate against the baselines, write results and figures."""
+    pipeline, cfg, run_dir, results, seconds = _start(experiment, preset, set_, out, resume, force, False)
     for line in pipeline.summary(results, cfg):
         typer.echo(line)
-    typer.echo(f"wrote {run_dir} ({pipeline.kind}) in {time.perf_counter() - t0:.0f}s")
+    typer.echo(f"wrote {run_dir} ({pipeline.kind}) in {seconds:.0f}s")
 
 
 @app.command()
 @friendly
-def train(experiment: Path = typer.Argument(..., help=EXPERIMENT_HELP),
-          preset: Optional[str] = typer.Option(None, help="Preset in the file."),
-          set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-          out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<name>-<preset>)."),
-          resume: bool = typer.Option(False, help="Continue an interrupted run from its checkpoints."),
-          force: bool = typer.Option(False, help="Overwrite an existing run directory.")) -> None:
+def train(experiment: Experiment, preset: Preset = None, set_: Sets = [], out: Out = None,  # noqa: B006
+          resume: Resume = False, force: Force = False) -> None:
     """Train only (every model of the experiment); evaluate later with `icl-lab eval RUN_DIR`."""
-    from icl_lab.pipelines import load_experiment
-
-    pipeline, cfg = load_experiment(experiment, preset, set_)
-    run_dir = _run_dir(cfg, out)
-    t0 = time.perf_counter()
-    pipeline.run(cfg, run_dir, resume=resume, force=force, train_only=True)
-    typer.echo(f"trained {run_dir} ({pipeline.kind}) in {time.perf_counter() - t0:.0f}s; "
-               f"evaluate with: icl-lab eval {run_dir}")
+    pipeline, _, run_dir, _, seconds = _start(experiment, preset, set_, out, resume, force, True)
+    typer.echo(f"trained {run_dir} ({pipeline.kind}) in {seconds:.0f}s; evaluate with: icl-lab eval {run_dir}")
 
 
 @app.command("eval")

@@ -86,7 +86,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("huge model", [*R, "--set", "model.n_embd=1000000", "--set", "model.n_head=1"], "model.n_embd"),
     ("huge context", [*R, "--set", "model.max_points=100000000"], "model.max_points"),
     ("huge d", [*R, "--set", "task.d=100000000"], "task.d"),
-    ("huge hidden", [*R, "--set", "task.name=relu_net_regression", "--set", f"task.hidden={BIG}"], "task.hidden"),
+    ("huge hidden", ["run", "relu.toml", "--set", f"task.hidden={BIG}"], "task.hidden"),
     ("unknown baseline", [*R, "--set", "eval.baselines=oracle"], "eval.baselines"),
     ("boolean baseline on regression", [*R, "--set", "eval.baselines=gf2"], "gf2"),
     ("dmmse without pool", [*R, "--set", "eval.baselines=dmmse"], "dmmse"),
@@ -183,6 +183,7 @@ def workspace(tmp_path_factory):
     (root / "badpreset.toml").write_text('kind = "regression"\n[presets]\nquick = 3\n')
     (root / "badkind.toml").write_text('kind = "poetry"\n')
     (root / "badname.toml").write_text('kind = "regression"\nname = "a/b"\n')
+    (root / "relu.toml").write_text('kind = "regression"\n[task]\nname = "relu_net_regression"\nd = 4\n')
     cwd = Path.cwd()
     try:
         import os
