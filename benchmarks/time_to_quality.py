@@ -40,7 +40,8 @@ from torch import nn
 
 from benchmarks.common import EXPERIMENT, ROOT
 from benchmarks.reference import TransformerModel, garg_curriculum, make_reference_optimizer, train_step
-from icl_lab.pipelines.regression import ExperimentConfig, load_experiment
+from icl_lab.pipelines.regression import ExperimentConfig
+from icl_lab.pipelines.regression import load as load_experiment
 from icl_lab.tasks import curriculum, sample_task
 from icl_lab.tasks.config import TaskConfig
 from icl_lab.training.loop import lr_factor, make_optimizer

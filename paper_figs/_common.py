@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from icl_lab.core.runs import RunDir
-from icl_lab.pipelines.regression import ExperimentConfig, evaluate_run, load_experiment, run_experiment
+from icl_lab.pipelines.regression import ExperimentConfig, evaluate_run
+from icl_lab.pipelines.regression import load as load_experiment
+from icl_lab.pipelines.regression import run as run_experiment
 
 
 def experiment_config(name: str, preset: str, extra: list[str] | None = None) -> ExperimentConfig:

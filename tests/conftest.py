@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from icl_lab.pipelines.regression import load_experiment
+from icl_lab.pipelines.regression import load as load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = ROOT / "experiments" / "linear_regression.toml"

@@ -29,8 +29,10 @@ from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.evaluation.regression import accuracies, eval_batch, model_learner
 from icl_lab.pipelines.regression import (
     ExperimentConfig,
-    load_experiment,
     load_trained_model,
+)
+from icl_lab.pipelines.regression import (
+    load as load_experiment,
 )
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
 from icl_lab.training.regression import train

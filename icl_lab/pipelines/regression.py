@@ -196,7 +196,3 @@ def summary(results: dict, d: int) -> list[str]:
     lines += [f"  {name:<16}" + "  ".join(f"{s['mean'][k]:.3f}" for k in ks) for name, s in curves.items()]
     return lines
 
-
-# Names kept for callers written before the pipelines had one shape.
-load_experiment = load
-run_experiment = run

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from icl_lab.core.errors import ConfigError
-from icl_lab.pipelines.regression import load_experiment
+from icl_lab.pipelines.regression import load as load_experiment
 from icl_lab.tasks import sample_task
 from icl_lab.tasks.bayesian import FAMILY_NAMES, family_outputs, fourier_features, monomial_pairs
 from icl_lab.tasks.config import TaskConfig

@@ -12,7 +12,7 @@ from icl_lab.baselines import boolean as bb
 from icl_lab.baselines.registry import BASELINE_NAMES, BOOLEAN_CLOSED_FORM, make_baselines
 from icl_lab.evaluation.config import EvalConfig
 from icl_lab.models import MODEL_FAMILIES
-from icl_lab.pipelines.regression import load_experiment
+from icl_lab.pipelines.regression import load as load_experiment
 from icl_lab.tasks import sample_task
 from icl_lab.tasks.config import TaskConfig
 from icl_lab.training.regression import training_loss

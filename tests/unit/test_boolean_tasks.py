@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from icl_lab.core.errors import ConfigError
-from icl_lab.pipelines.regression import load_experiment
+from icl_lab.pipelines.regression import load as load_experiment
 from icl_lab.tasks import TASKS, sample_task
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
 from icl_lab.tasks.config import TaskConfig

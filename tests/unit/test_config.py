@@ -5,7 +5,8 @@ import pytest
 from icl_lab.core.errors import ConfigError, RunError
 from icl_lab.core.runs import RunDir
 from icl_lab.models.config import MODEL_SIZES
-from icl_lab.pipelines.regression import ExperimentConfig, build_config, config_of_run, load_experiment
+from icl_lab.pipelines.regression import ExperimentConfig, build_config, config_of_run
+from icl_lab.pipelines.regression import load as load_experiment
 from tests.conftest import EXPERIMENT
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from icl_lab.models.linear_attention import LinearSelfAttention
-from icl_lab.pipelines.regression import load_experiment
+from icl_lab.pipelines.regression import load as load_experiment
 from icl_lab.training.regression import build_model, train
 from tests.conftest import EXPERIMENT, TINY
 

@@ -8,7 +8,7 @@ import torch
 from icl_lab.core.errors import ConfigError
 from icl_lab.models.looped import LoopedRegressor, iteration_errors, loop_schedule, looped_learner
 from icl_lab.models.transformer import ICLRegressor
-from icl_lab.pipelines.regression import load_experiment
+from icl_lab.pipelines.regression import load as load_experiment
 from icl_lab.training.regression import build_model, training_loss
 from tests.conftest import EXPERIMENT, TINY
 
