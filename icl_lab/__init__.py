@@ -27,15 +27,10 @@ import torch
 __version__ = "0.1.0"
 
 
-def _module(name: str) -> Any:
-    """Import ``name`` on first use (``import icl_lab`` stays cheap)."""
-    return importlib.import_module(name)
-
-
 def load(experiment: str | Path, preset: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Any:
     """The validated config of an experiment file (its ``kind`` picks the pipeline), after the
     preset and ``--set``-style overrides such as ``"task.d=10"``."""
-    return _module("icl_lab.pipelines").load_experiment(experiment, preset, overrides)[1]
+    return importlib.import_module("icl_lab.pipelines").load_experiment(experiment, preset, overrides)[1]
 
 
 def run(cfg: Any, run_dir: str | Path | None = None, *, resume: bool = False, force: bool = False,
@@ -43,32 +38,32 @@ def run(cfg: Any, run_dir: str | Path | None = None, *, resume: bool = False, fo
     """Run (or, with ``resume``, continue) an experiment; returns its results. ``run_dir``
     defaults to ``runs/<name>-<preset>``, like ``icl-lab run``; ``options`` (e.g.
     ``progress=False``, ``log=print``) go to the kind's pipeline."""
-    pipelines = _module("icl_lab.pipelines")
+    pipelines = importlib.import_module("icl_lab.pipelines")
     run_dir = Path(run_dir) if run_dir is not None else pipelines.default_run_dir(cfg)
     return pipelines.PIPELINES[cfg.kind].run(cfg, run_dir, resume=resume, force=force, **options)
 
 
 def summary(results: dict, cfg: Any) -> str:
     """The summary ``icl-lab run`` prints for these results (a Markdown table for most kinds)."""
-    return "\n".join(_module("icl_lab.pipelines").PIPELINES[cfg.kind].summary(results, cfg))
+    return "\n".join(importlib.import_module("icl_lab.pipelines").PIPELINES[cfg.kind].summary(results, cfg))
 
 
 def train(cfg: Any, run_dir: str | Path | None = None, *, resume: bool = False, force: bool = False,
           progress: bool | None = None) -> torch.nn.Module:
     """Train only (a regression-kind config); returns the model in eval mode."""
-    run_dir = run_dir if run_dir is not None else _module("icl_lab.pipelines").default_run_dir(cfg)
-    return _module("icl_lab.training.regression").train(cfg, run_dir, resume=resume, force=force, progress=progress)
+    run_dir = run_dir if run_dir is not None else importlib.import_module("icl_lab.pipelines").default_run_dir(cfg)
+    return importlib.import_module("icl_lab.training.regression").train(cfg, run_dir, resume=resume, force=force, progress=progress)
 
 
 def load_run(run_dir: str | Path) -> tuple[Any, torch.nn.Module]:
     """The config and trained model (eval mode, weights-only load) of a regression-kind run."""
-    return _module("icl_lab.pipelines.regression").load_trained_model(run_dir)
+    return importlib.import_module("icl_lab.pipelines.regression").load_trained_model(run_dir)
 
 
 def evaluate(cfg: Any, model: torch.nn.Module | None = None, baselines: tuple[str, ...] | None = None) -> dict:
     """Per-position error of ``model`` (if given) and of the baselines (default ``cfg.eval.baselines``)
     on the config's held-out prompts: ``{"in_distribution": {learner: {"mean", "lo", "hi"}}, "ood": ...}``."""
-    evaluation = _module("icl_lab.evaluation.regression")
+    evaluation = importlib.import_module("icl_lab.evaluation.regression")
     learner = evaluation.model_learner(model, cfg.eval.batch_size) if model is not None else None
     return evaluation.evaluate_experiment(cfg, learner, baselines)
 
@@ -76,12 +71,12 @@ def evaluate(cfg: Any, model: torch.nn.Module | None = None, baselines: tuple[st
 def sample_task(task_cfg: Any, n_prompts: int, seed: int = 0, **kwargs: Any) -> Any:
     """``n_prompts`` prompts of the task family in ``task_cfg`` (a ``Batch``: ``xs [B, N, D]``,
     ``ys [B, N]`` and the latent parameters that generated them)."""
-    return _module("icl_lab.tasks").sample_task(task_cfg, n_prompts, torch.Generator().manual_seed(seed), **kwargs)
+    return importlib.import_module("icl_lab.tasks").sample_task(task_cfg, n_prompts, torch.Generator().manual_seed(seed), **kwargs)
 
 
 def boolean_table(results: dict[str, dict]) -> str:
     """A Markdown table of :func:`evaluate_boolean_class` results: accuracy at the last position, in percent."""
-    boolean = _module("icl_lab.pipelines.boolean")
+    boolean = importlib.import_module("icl_lab.pipelines.boolean")
     return boolean.format_table(boolean.accuracy_table(results))
 
 
@@ -177,11 +172,11 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'icl_lab' has no attribute {name!r}")
     module_name, _, attr = _PUBLIC[name].partition(":")
     attr = attr or name
-    module = _module(module_name)
+    module = importlib.import_module(module_name)
     try:
         value = getattr(module, attr)
     except AttributeError:  # a submodule as a namespace (closed_forms, ...)
-        value = _module(f"{module_name}.{attr}")
+        value = importlib.import_module(f"{module_name}.{attr}")
     globals()[name] = value
     return value
 

@@ -238,7 +238,6 @@ def run_bandits(cfg: BanditExperimentConfig, out_dir: str | Path, *, resume: boo
     the models only; ``icl-lab eval`` evaluates them later)."""
     out_dir = Path(out_dir)
     run = RunDir(out_dir).start(cfg.to_dict(), resume=resume, force=force)  # the experiment's own directory
-    force = False  # cells live inside it: a forced start already removed them
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     t0 = time.perf_counter()
