@@ -6,7 +6,6 @@ the small tools live in sub-apps (``rasp``, ``cot``, ``bandits``) and all take `
 
 from __future__ import annotations
 
-import importlib
 import sys
 import time
 from pathlib import Path
@@ -165,50 +164,15 @@ def experiments() -> None:
         typer.echo(f"{path.stem:<36} {kind}")
 
 
-def _figure_scripts() -> dict[str, str]:
-    """Figure name -> module (``paper_figs.figNN_*``), found wherever the lab is installed."""
-    import paper_figs
-
-    folder = Path(paper_figs.__file__).parent
-    return {p.stem: f"paper_figs.{p.stem}" for p in sorted(folder.glob("fig*.py"))}
-
-
-@app.command()
-@friendly
-def figs(names: list[str] = typer.Argument(None, help="Figures to regenerate (prefix match); none: list them."),
-         preset: str = typer.Option("quick", help="quick (CPU minutes) or paper (the paper's settings)."),
-         out: Path = typer.Option(Path("figs_out"), help="Output directory."),
-         all_: bool = typer.Option(False, "--all", help="Regenerate every figure.")) -> None:
-    """List or regenerate the figures of the reproduced papers (scripts in paper_figs/)."""
-    scripts = _figure_scripts()
-    if not names and not all_:
-        for stem, module_name in scripts.items():
-            doc = (importlib.import_module(module_name).__doc__ or "").strip().splitlines()
-            typer.echo(f"{stem:<40} {doc[0] if doc else ''}")
-        typer.echo("regenerate with: icl-lab figs NAME [--preset quick|paper]")
-        return
-    if preset not in ("quick", "paper"):
-        raise ConfigError(f"invalid --preset {preset!r}: expected 'quick' or 'paper'")
-    chosen = list(scripts) if all_ else []
-    for name in names or []:
-        matches = [s for s in scripts if s == name or s.startswith(name)]
-        if not matches:
-            raise ConfigError(f"unknown figure {name!r}: available are {', '.join(scripts)}")
-        chosen.extend(matches)
-    for stem in dict.fromkeys(chosen):
-        module = importlib.import_module(scripts[stem])
-        t0 = time.perf_counter()
-        written = module.main(preset, out / stem)
-        typer.echo(f"{stem}: {written} ({time.perf_counter() - t0:.0f}s)")
-
-
 from icl_lab.cli.bandits import bandits_app  # noqa: E402
 from icl_lab.cli.cot import cot_app  # noqa: E402
+from icl_lab.cli.figures import register_figure_commands  # noqa: E402
 from icl_lab.cli.rasp import rasp_app  # noqa: E402
 from icl_lab.cli.sweep import register_sweep_commands  # noqa: E402
 from icl_lab.core.runs import dumps
 
 register_sweep_commands(app)
+register_figure_commands(app)
 app.add_typer(rasp_app, name="rasp", help="RASP programs: RASP-L checks and the RASP compiler.")
 app.add_typer(cot_app, name="cot", help="Chain-of-thought problems (Feng et al. 2023).")
 app.add_typer(bandits_app, name="bandits", help="Bandit tools: the exact Bernoulli Bayes-optimal DP.")

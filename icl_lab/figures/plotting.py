@@ -33,24 +33,32 @@ PRETTY = {
 }
 
 
+def _atomic_savefig(fig: plt.Figure, target: Path, dpi: int) -> Path:
+    """Save ``fig`` to ``target`` via a temp file and rename, so no reader sees half an image."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ext = target.suffix.lstrip(".")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{ext}")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=ext)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; figures get the usual mode
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
+
+
 def save_figure(fig: plt.Figure, out_base: str | Path) -> list[Path]:
-    """Write ``out_base``.png and .pdf atomically (temp file, then rename)."""
+    """Write ``out_base``.png and .pdf atomically, then close the figure."""
     out_base = Path(out_base)
-    out_base.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for ext in ("png", "pdf"):
-        target = out_base.with_suffix(f".{ext}")
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{ext}")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=ext)
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; figures get the usual mode
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        written.append(target)
+    written = [_atomic_savefig(fig, out_base.with_suffix(f".{ext}"), 150) for ext in ("png", "pdf")]
     plt.close(fig)
     return written
+
+
+def save_png(fig: plt.Figure, path: str | Path, dpi: int = 80) -> Path:
+    """Write one PNG atomically (small enough for a README at ``dpi`` 80); the caller closes ``fig``."""
+    return _atomic_savefig(fig, Path(path), dpi)
 
 
 def plot_error_curves(results: dict[str, dict[str, list[float]]], out_base: str | Path | None = None,
