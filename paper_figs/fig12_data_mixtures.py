@@ -1,4 +1,4 @@
-"""Yadlowsky et al. 2023: a transformer pretrained on a mixture of function families.
+"""Pretraining data mixtures: one transformer selects the function family in context (Yadlowsky et al. 2023).
 
 One panel per family (prompts from that family only, same scaling as in pretraining) and one
 for the mixture: the model against each family's specialist (dense: ridge = its Bayes
@@ -10,7 +10,6 @@ The last panel summarises: mean error over k ≥ 1, model vs the best specialist
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -20,13 +19,33 @@ import numpy as np
 from icl_lab.baselines.bayes_priors import MAX_SUPPORTS, linear_families_posterior
 from icl_lab.baselines.registry import make_baselines
 from icl_lab.evaluation.regression import eval_batch, evaluate_learners, model_learner
-from icl_lab.figures.plotting import plot_error_curves, save_figure
+from icl_lab.figures.claims import AtMost
+from icl_lab.figures.plotting import plot_error_curves
 from icl_lab.pipelines.regression import load_trained_model
-from paper_figs._common import experiment_config, trained_run
+from paper_figs._common import experiment_config, mean_curves, trained_run
 
+PAPER = "Yadlowsky, Doshi, Tripuraneni 2023 (arXiv:2311.00871), the model-selection figures (mixture vs specialists)"
 SPECIALISTS = {"linear": ("dense_bayes",), "sparse_linear": ("sparse_bayes", "lasso"),
                "relu_net": ("two_layer_net",), "sinusoid": ("knn",)}
 LINEAR_POSTERIOR = "posterior over linear families"
+
+
+def _excess(results: dict, group: str) -> float:
+    """Model's mean error over k ≥ 1 on ``group`` prompts minus the best specialist's."""
+    errors = results["mean_error"][group]
+    return errors["model"] - min(errors[n] for n in results["specialists"][group])
+
+
+CLAIMS = (
+    AtMost("Selecting the family costs little: on dense- and on sparse-linear prompts the model's mean error over "
+           "k ≥ 1 exceeds the best specialist's by ≤ 0.05 (the worse of the two)",
+           lambda r: max(_excess(r, "linear"), _excess(r, "sparse_linear")),
+           paper_value="near the specialists on each family in the mixture", bound=0.05),
+    AtMost("On prompts from the whole mixture the model beats every single-family specialist "
+           "(mean error over k ≥ 1, model minus the best specialist ≤ 0)",
+           lambda r: _excess(r, "mixture"),
+           paper_value="selects the right family in context", bound=0.0),
+)
 
 
 def _learners(cfg, model) -> dict:
@@ -42,44 +61,43 @@ def _learners(cfg, model) -> dict:
     return learners
 
 
-def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig12_data_mixtures")) -> list[Path]:
-    """Train (or reuse) the family-mixture run of ``preset``; evaluate per family and on the mixture."""
-    out_dir = Path(out_dir)
+def compute(preset: str, runs: Path) -> dict:
+    """Train (or reuse) the family-mixture run of ``preset``; error curves per family and on the mixture."""
     cfg = experiment_config("data_mixtures", preset)
-    run_dir, _ = trained_run(cfg, out_dir)
+    run_dir, _ = trained_run(cfg, runs)
     _, model = load_trained_model(run_dir)
     learners = _learners(cfg, model)
     families = list(cfg.task.families)
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
-    summary: dict = {"curves": {}, "mean_error": {}}
-    for ax, family in zip(axes.flat, families + ["mixture"]):
+    out: dict = {"d": cfg.task.d, "families": families, "specialists": {}, "curves": {}, "mean_error": {}}
+    for family in families + ["mixture"]:
         task = cfg.task if family == "mixture" else cfg.task.with_values(families=(family,))
-        batch = eval_batch(cfg, task)
-        keep = ("model", *SPECIALISTS.get(family, ())) + ((LINEAR_POSTERIOR,) if family in ("linear", "sparse_linear") else ())
+        own = SPECIALISTS.get(family) or tuple(n for f in families for n in SPECIALISTS[f])
+        keep = ("model", *own) + ((LINEAR_POSTERIOR,) if family in ("linear", "sparse_linear") else ())
         chosen = {n: fn for n, fn in learners.items() if family == "mixture" or n in keep}
-        curves = evaluate_learners(chosen, batch, cfg.eval.bootstrap, cfg.eval.seed)
-        plot_error_curves(curves, title=f"{family} prompts ({preset})", d=cfg.task.d, ax=ax)
-        summary["curves"][family] = {n: c["mean"] for n, c in curves.items()}
-        summary["mean_error"][family] = {n: float(np.mean(c["mean"][1:])) for n, c in curves.items()}
-    ax = axes.flat[len(families) + 1] if len(families) + 1 < axes.size else None
+        curves = evaluate_learners(chosen, eval_batch(cfg, task), cfg.eval.bootstrap, cfg.eval.seed)
+        out["specialists"][family] = [n for n in dict.fromkeys(own) if n in chosen]
+        out["curves"][family] = mean_curves(curves)
+        out["mean_error"][family] = {n: float(np.mean(c["mean"][1:])) for n, c in curves.items()}
+    return out
+
+
+def draw(results: dict, preset: str) -> plt.Figure:
+    groups = results["families"] + ["mixture"]
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    for ax, group in zip(axes.flat, groups):
+        plot_error_curves(results["curves"][group], title=f"{group} prompts ({preset})", d=results["d"], ax=ax)
+    ax = axes.flat[len(groups)] if len(groups) < axes.size else None
     if ax is not None:
-        groups = list(summary["mean_error"])
-        model_err = [summary["mean_error"][g]["model"] for g in groups]
-        best = [min(v for n, v in summary["mean_error"][g].items() if n != "model") for g in groups]
+        errors = results["mean_error"]
+        model_err = [errors[g]["model"] for g in groups]
+        best = [min(errors[g][n] for n in results["specialists"][g]) for g in groups]
         x = np.arange(len(groups))
         ax.bar(x - 0.2, model_err, 0.4, label="model", color="black")
         ax.bar(x + 0.2, best, 0.4, label="best specialist", color="tab:orange")
-        ax.set(xticks=x, xticklabels=groups, ylabel="mean error over k ≥ 1", title="selection cost")
+        ax.set(xticks=x, ylabel="mean error over k ≥ 1", title="selection cost")
+        ax.set_xticklabels([g.replace("_", " ") for g in groups], rotation=15)
         ax.legend(frameon=False, fontsize=8)
-    for extra in list(axes.flat)[len(families) + 2:]:
+    for extra in list(axes.flat)[len(groups) + 1:]:
         extra.axis("off")
     fig.tight_layout()
-    written = save_figure(fig, out_dir / "fig12")
-    (out_dir / "fig12.json").write_text(json.dumps(summary, indent=1))
-    return written + [out_dir / "fig12.json"]
-
-
-if __name__ == "__main__":
-    import typer
-
-    typer.run(main)
+    return fig

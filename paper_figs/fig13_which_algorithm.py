@@ -1,4 +1,4 @@
-"""Akyürek et al. 2023; von Oswald et al. 2023: which learning algorithm is in-context learning?
+"""Which learning algorithm is in-context learning? SPD, implicit weights and probes (Akyürek et al. 2023; von Oswald et al. 2023).
 
 (a) Squared prediction difference (SPD, divided by d) between the trained model and each
 candidate family — GD from w = 0 (step tuned per k over a grid), ridge (λ tuned over a grid),
@@ -10,7 +10,6 @@ linear probes from each layer's residual stream to w_OLS and Xᵀy of the prefix
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,25 +19,54 @@ from icl_lab.baselines import regression as r
 from icl_lab.evaluation.probes import (
     candidate_predictions,
     closest_algorithm_table,
-    format_closest_table,
     ilwd,
     plot_closest_algorithm,
     probe_model,
     spd,
 )
 from icl_lab.evaluation.regression import eval_batch, model_learner
-from icl_lab.figures.plotting import save_figure
+from icl_lab.figures.claims import AtLeast
 from icl_lab.pipelines.regression import load_trained_model
 from paper_figs._common import experiment_config, trained_run
 
+PAPER = ("Akyürek, Schuurmans, Andreas, Ma, Zhou 2023 (arXiv:2211.15661); von Oswald et al. 2023 "
+         "(arXiv:2212.07677): SPD / ILWD to candidate algorithms and the linear-probe figures")
 ILWD_PROMPTS = 64  # ILWD runs the model on prompts × positions × 2d probe prompts
 
 
-def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig13_which_algorithm")) -> list[Path]:
-    """Train (or reuse) the noisy linear-regression run of ``preset``; SPD table, ILWD and probes."""
-    out_dir = Path(out_dir)
+def _spd_margin(results: dict) -> float:
+    """At k = 2d: SPD/d to the closer of OLS and the tuned GD step, minus SPD/d to Bayes (> 0: Bayes closest)."""
+    k, fam = 2 * results["d"], results["families"]
+    return min(fam["gd"][k], fam["least_squares"][k]) - fam["bayes"][k]
+
+
+def _ilwd_margin(results: dict) -> float:
+    """At k = 2d: ILWD to the closer of OLS and the best GD step, minus ILWD to Bayes (> 0: Bayes closest)."""
+    i = results["ilwd_positions"].index(2 * results["d"])
+    curves = results["ilwd"]
+    return min(curves["least_squares"][i], curves[results["gd_name"]][i]) - curves["bayes"][i]
+
+
+CLAIMS = (
+    AtLeast("At k = 2d the model is closer to Bayes (ridge, λ = σ²/τ²) than to OLS and to the best single GD "
+            "step: SPD/d to the closer of those minus SPD/d to Bayes ≥ 0",
+            _spd_margin, paper_value="with noise the model matches ridge with λ = σ²/τ² (the Bayes predictor)",
+            bound=0.0),
+    AtLeast("At k = 2d the model's implicit linear weights are closer to Bayes than to OLS and to the best GD "
+            "step: ILWD to the closer of those minus ILWD to Bayes ≥ 0",
+            _ilwd_margin, paper_value="ILWD smallest to the Bayes / ridge predictor", bound=0.0),
+    AtLeast("A linear probe reads w_OLS from some layer's residual stream with held-out R² ≥ 0.5",
+            lambda r: max(t["w_ols"] for t in r["probe_r2"].values()),
+            paper_value="w_OLS and Xᵀy linearly decodable from intermediate layers",
+            shows_at=("paper",), bound=0.5,
+            scale_note="quick trains a 3-layer, 64-dim model for 3k steps; the probes read larger, longer-trained models"),
+)
+
+
+def compute(preset: str, runs: Path) -> dict:
+    """Train (or reuse) the noisy linear-regression run of ``preset``; SPD per family, ILWD and probe R²."""
     cfg = experiment_config("which_algorithm", preset)
-    run_dir, _ = trained_run(cfg, out_dir)
+    run_dir, _ = trained_run(cfg, runs)
     _, model = load_trained_model(run_dir)
     model = model.cpu()
     t, batch = cfg.task, eval_batch(cfg)
@@ -46,9 +74,6 @@ def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig13_which_algor
     target = learner(batch.xs, batch.ys)
     cands = candidate_predictions(batch.xs, batch.ys, noise_std=t.noise_std, prior_std=t.prior_std)
     rows = closest_algorithm_table(target, cands, normalizer=t.d)
-
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.3))
-    plot_closest_algorithm(rows, ax=ax1, title=f"SPD / d to the model (d = {t.d}, σ = {t.noise_std}, {preset})")
 
     # ILWD against OLS, Bayes (= ridge λ = σ²/τ²) and the GD step that is closest on average.
     gd_name = min((n for n in cands if n.startswith("gd")), key=lambda n: spd(target, cands[n])[1:].sum().item())
@@ -60,31 +85,38 @@ def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig13_which_algor
     probes = torch.randn(xs.shape[0], 2 * t.d, t.d, generator=torch.Generator().manual_seed(cfg.eval.seed + 7))
     positions = list(range(1, xs.shape[1]))
     ilwd_curves = {name: ilwd(learner, fn, xs, ys, probes, positions).tolist() for name, fn in others.items()}
-    for name, curve in ilwd_curves.items():
-        ax2.plot(positions, curve, marker="o", ms=3, label=name)
-    ax2.set(yscale="log", xlabel="in-context examples k", ylabel="ILWD to the model", title="implicit weights")
-    ax2.legend(frameon=False, fontsize=8)
 
     hooks = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(cfg.model.n_layer)]
     # Past k = d, where w_OLS is well defined; w_ridge uses the Bayes λ = σ²/τ².
     r2 = probe_model(model, batch.xs, batch.ys, hooks, min_k=min(t.d + 1, t.n_points - 1),
                      ridge_lam=max(t.noise_std, 1e-3) ** 2 / t.prior_std**2)
-    for target_name in ("w_ols", "w_ridge", "xty"):
-        ax3.plot(range(len(hooks)), [max(r2[h][target_name], -0.5) for h in hooks], marker="o", label=target_name)
-    ax3.set(xticks=range(len(hooks)), xticklabels=["embed"] + [f"L{i + 1}" for i in range(cfg.model.n_layer)],
+    return {"d": t.d, "noise_std": t.noise_std, "n_layer": cfg.model.n_layer,
+            "closest": {"k": [row["k"] for row in rows], "best": [row["best"] for row in rows],
+                        "spd": [row["spd"] for row in rows]},
+            "families": {f: [row["families"][f]["spd"] for row in rows] for f in rows[0]["families"]},
+            "gd_name": gd_name, "ilwd": ilwd_curves, "ilwd_positions": positions,
+            "probe_r2": {hook: {name: r2[hook][name] for name in ("w_ols", "w_ridge", "xty")} for hook in hooks}}
+
+
+def draw(results: dict, preset: str) -> plt.Figure:
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 5))
+    c = results["closest"]
+    rows = [{"k": k, "best": best, "spd": s, "families": {f: {"spd": v[i]} for f, v in results["families"].items()}}
+            for i, (k, best, s) in enumerate(zip(c["k"], c["best"], c["spd"]))]
+    plot_closest_algorithm(rows, ax=ax1, title=f"SPD / d to the model (d = {results['d']}, σ = {results['noise_std']}, "
+                                              f"{preset})")
+    ax1.axvline(2 * results["d"], color="grey", lw=0.8, ls=":")
+    positions = results["ilwd_positions"]
+    for name, curve in results["ilwd"].items():
+        ax2.plot(positions, curve, marker="o", ms=3, label=name)
+    ax2.axvline(2 * results["d"], color="grey", lw=0.8, ls=":")
+    ax2.set(yscale="log", xlabel="in-context examples k", ylabel="ILWD to the model", title="implicit weights")
+    ax2.legend(frameon=False, fontsize=8)
+    hooks = list(results["probe_r2"])
+    for target in ("w_ols", "w_ridge", "xty"):
+        ax3.plot(range(len(hooks)), [max(results["probe_r2"][h][target], -0.5) for h in hooks], marker="o", label=target)
+    ax3.set(xticks=range(len(hooks)), xticklabels=["embed"] + [f"L{i + 1}" for i in range(len(hooks) - 1)],
             ylabel="held-out R² (floored at −0.5)", title="linear probes on the residual stream", ylim=(-0.55, 1.02))
     ax3.legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    written = save_figure(fig, out_dir / "fig13")
-    (out_dir / "fig13.txt").write_text(format_closest_table(rows) + "\n")
-    summary = {"closest": [{"k": row["k"], "best": row["best"], "spd": row["spd"]} for row in rows],
-               "families": {f: [row["families"][f] for row in rows] for f in rows[0]["families"]},
-               "ilwd": ilwd_curves, "ilwd_positions": positions, "probe_r2": r2}
-    (out_dir / "fig13.json").write_text(json.dumps(summary, indent=1))
-    return written + [out_dir / "fig13.txt", out_dir / "fig13.json"]
-
-
-if __name__ == "__main__":
-    import typer
-
-    typer.run(main)
+    return fig

@@ -1,4 +1,4 @@
-"""Liu et al. 2024: in-context uncertainty quantification.
+"""In-context uncertainty: a mean-and-variance transformer against the Bayes predictive (Liu et al. 2024).
 
 A transformer with a mean-and-variance head (model.head = "gaussian", trained by Gaussian
 NLL) on noisy linear regression, against the Bayes predictive N(ridge mean,
@@ -11,7 +11,6 @@ overconfident — neither is Bayesian for the shifted prior.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -19,49 +18,55 @@ import matplotlib.pyplot as plt
 from icl_lab.baselines.bayes_priors import bayes_predictive
 from icl_lab.evaluation.regression import eval_batch
 from icl_lab.evaluation.uncertainty import calibration_bins, calibration_summary, model_predictive, plot_calibration
-from icl_lab.figures.plotting import save_figure
+from icl_lab.figures.claims import AtMost, Within
 from icl_lab.pipelines.regression import load_trained_model
 from paper_figs._common import experiment_config, trained_run
 
+PAPER = "Liu et al. 2024 (arXiv:2405.15115), in-context uncertainty: calibration in distribution and under task shift"
 SHIFT = 2.0  # prior_std multiplier of the shifted evaluation tasks
+IN, SHIFTED = "in_distribution", "task_shift"
+
+CLAIMS = (
+    Within("In distribution the model's 90% predictive interval covers 0.9 ± 0.05 of the labels (k ≥ 1)",
+           lambda r: r[IN]["model"]["coverage_90"], paper_value="near the Bayes predictive in distribution",
+           target=0.9, tol=0.05),
+    AtMost("In distribution the model's mean NLL exceeds the Bayes predictive's by ≤ 0.1 nats (k ≥ 1)",
+           lambda r: r[IN]["model"]["nll"] - r[IN]["Bayes"]["nll"], paper_value="near Bayes in distribution",
+           bound=0.1),
+    AtMost(f"Under a task shift (prior std ×{SHIFT:g}) the model is overconfident: its 90% interval covers ≤ 0.85",
+           lambda r: r[SHIFTED]["model"]["coverage_90"], paper_value="not Bayesian under task shift", bound=0.85),
+)
 
 
-def main(preset: str = "quick", out_dir: Path = Path("figs_out/fig14_uncertainty")) -> list[Path]:
-    """Train (or reuse) the Gaussian-head run of ``preset``; variance curves and calibration plots."""
-    out_dir = Path(out_dir)
+def compute(preset: str, runs: Path) -> dict:
+    """Train (or reuse) the Gaussian-head run of ``preset``; variance curves, calibration bins and summaries."""
     cfg = experiment_config("uncertainty", preset)
-    run_dir, _ = trained_run(cfg, out_dir)
+    run_dir, _ = trained_run(cfg, runs)
     _, model = load_trained_model(run_dir)
     predictives = {"model": model_predictive(model), "Bayes": bayes_predictive(cfg.task)}
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.3))
-    summary: dict = {}
-    for where, task, ax in (("in distribution", cfg.task, ax2),
-                            (f"task shift (prior std ×{SHIFT:g})", cfg.task.with_values(prior_std=SHIFT * cfg.task.prior_std), ax3)):
+    out: dict = {"d": cfg.task.d, "noise_std": cfg.task.noise_std, "shift": SHIFT}
+    for where, task in ((IN, cfg.task), (SHIFTED, cfg.task.with_values(prior_std=SHIFT * cfg.task.prior_std))):
         batch = eval_batch(cfg, task)
-        bins, summary[where] = {}, {}
+        out[where] = {}
         for name, predict in predictives.items():
             mean, var = predict(batch.xs, batch.ys)
             sq = (mean.double() - batch.ys.double()) ** 2
-            bins[name] = calibration_bins(var[:, 1:], sq[:, 1:], n_bins=8)
-            summary[where][name] = {**calibration_summary(mean[:, 1:], var[:, 1:], batch.ys[:, 1:]),
-                                    "var_by_k": var.double().mean(0).tolist(), "sq_err_by_k": sq.mean(0).tolist()}
-            if where == "in distribution":
-                color = "black" if name == "model" else "tab:orange"
-                ax1.plot(summary[where][name]["var_by_k"], color=color, label=f"{name}: predicted variance")
-                ax1.plot(summary[where][name]["sq_err_by_k"], color=color, ls=":", marker="o", ms=3,
-                         label=f"{name}: squared error")
-        plot_calibration(bins, ax=ax, title=f"calibration, {where}")
-        summary[where]["bins"] = bins
+            out[where][name] = {**calibration_summary(mean[:, 1:], var[:, 1:], batch.ys[:, 1:]),
+                                "var_by_k": var.double().mean(0).tolist(), "sq_err_by_k": sq.mean(0).tolist(),
+                                "bins": calibration_bins(var[:, 1:], sq[:, 1:], n_bins=8)}
+    return out
+
+
+def draw(results: dict, preset: str) -> plt.Figure:
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 5))
+    for name, color in (("model", "black"), ("Bayes", "tab:orange")):
+        s = results[IN][name]
+        ax1.plot(s["var_by_k"], color=color, label=f"{name}: predicted variance")
+        ax1.plot(s["sq_err_by_k"], color=color, ls=":", marker="o", ms=3, label=f"{name}: squared error")
     ax1.set(yscale="log", xlabel="in-context examples k", ylabel="variance / squared error",
-            title=f"noisy linear regression (d = {cfg.task.d}, σ = {cfg.task.noise_std}, {preset})")
-    ax1.legend(frameon=False, fontsize=7)
+            title=f"noisy linear regression (d = {results['d']}, σ = {results['noise_std']}, {preset})")
+    ax1.legend(frameon=False, fontsize=8)
+    for where, ax, label in ((IN, ax2, "in distribution"), (SHIFTED, ax3, f"task shift (prior std ×{results['shift']:g})")):
+        plot_calibration({name: s["bins"] for name, s in results[where].items()}, ax=ax, title=f"calibration, {label}")
     fig.tight_layout()
-    written = save_figure(fig, out_dir / "fig14")
-    (out_dir / "fig14.json").write_text(json.dumps(summary, indent=1))
-    return written + [out_dir / "fig14.json"]
-
-
-if __name__ == "__main__":
-    import typer
-
-    typer.run(main)
+    return fig

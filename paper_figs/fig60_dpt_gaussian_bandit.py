@@ -1,4 +1,4 @@
-"""DPT on 5-armed Gaussian bandits (Lee et al. 2023): online regret and offline simple regret."""
+"""DPT on 5-armed Gaussian bandits: online regret and offline simple regret (Lee et al. 2023)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,43 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from icl_lab.figures.plotting import save_figure
+from icl_lab.figures.claims import AtMost, Within
 from icl_lab.pipelines.bandits import figure_results, plot_offline, plot_online
 
+PAPER = "Lee, Xie, Pacchiano, Chandak, Finn, Nachum, Brunskill 2023 (arXiv:2306.14892), Gaussian-bandit figure (online and offline)"
 SETTING = "dpt_gaussian"
 
 
-def main(preset: str, out_dir: Path) -> list[Path]:
-    """Run (or reuse) the ``dpt_gaussian`` setting of experiments/bandits.toml at ``preset``
-    (quick | paper | smoke) and write the figure as PNG + PDF."""
-    result = figure_results(SETTING, preset, out_dir)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    env = result["env"]
-    plot_online(result, axes[0], f"online, K={env['n_arms']}, σ={env['noise_std']} ({result['n_eval_tasks']} tasks)")
-    plot_offline(result, axes[1], "offline: arm chosen from a random-policy dataset")
+def _final(results: dict, learner: str) -> float:
+    return results["online"][learner]["final_mean"]
+
+
+def _best_ucb(results: dict) -> float:
+    return min(s["final_mean"] for name, s in results["online"].items() if name.startswith("ucb"))
+
+
+CLAIMS = (
+    Within("Online, DPT's regret at the horizon H is within 10% of Thompson sampling's (ratio DPT / TS)",
+           lambda r: _final(r, "dpt") / _final(r, "thompson"), paper_value="DPT ≈ Thompson sampling (K = 5, H = 500)",
+           target=1.0, tol=0.1, shows_at=("paper",),
+           scale_note="quick pretrains 2.5k steps on 20k tasks at H = 50; the paper 100k tasks at H = 500"),
+    AtMost("Online, DPT beats UCB: its regret at H over the best UCB variant's is ≤ 1",
+           lambda r: _final(r, "dpt") / _best_ucb(r), paper_value="DPT below UCB (K = 5, H = 500)", bound=1.0),
+)
+
+
+def compute(preset: str, runs: Path) -> dict:
+    """Run (or reuse) the ``dpt_gaussian`` setting of experiments/bandits.toml under ``runs``
+    (shared with ``icl-lab run bandits`` and the other bandit figures)."""
+    return figure_results(SETTING, preset, runs)
+
+
+def draw(results: dict, preset: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    env = results["env"]
+    plot_online(results, axes[0], f"online, K={env['n_arms']}, σ={env['noise_std']} "
+                f"({results['n_eval_tasks']} tasks)")
+    plot_offline(results, axes[1], "offline: arm chosen from a random-policy dataset")
     fig.suptitle(f"DPT vs classical learners, Gaussian bandit ({preset} preset)")
     fig.tight_layout()
-    return save_figure(fig, Path(out_dir) / "fig60_dpt_gaussian_bandit")
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "quick", Path("figs_out/fig60_dpt_gaussian_bandit")))
+    return fig

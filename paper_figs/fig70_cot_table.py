@@ -1,37 +1,68 @@
-"""Chain of thought vs direct (Feng et al. 2023, Fig. 3 / Table): accuracy heatmap of
-task x size against CoT-3 and Direct-3/4/5, plus the Markdown table."""
+"""Chain of thought vs direct answers: exact-answer accuracy per task and size (Feng et al. 2023, Fig. 3).
+
+Heatmaps of the table task x size x variant: CoT-3 (the model writes every intermediate step,
+3 layers) against Direct-3/4/5 (the answer right after the problem); held-out problems,
+free greedy generation (left) and teacher-forced (right: every target token right given the
+true prefix). The quick preset trains arithmetic (3 operators mod 7) and equations
+(2 variables mod 3), CoT-3 vs Direct-3 only.
+"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from icl_lab.pipelines.cot import load_config, plot_cot_table, run_chain_of_thought
+import matplotlib.pyplot as plt
 
+from icl_lab.figures.claims import AtLeast
+from icl_lab.pipelines.cot import cot_table_figure, load_config, run_chain_of_thought, variant_label
+
+PAPER = "Feng, Zhang, Gu, Ye, He, Wang 2023 (arXiv:2305.15408), Fig. 3"
 EXPERIMENT = "chain_of_thought"
-PRESETS = ("quick", "paper", "smoke")  # smoke: the file's own, seconds, for the tests
 
 
-def results_for(preset: str, out_dir: Path) -> dict:
-    """Run (or reuse the finished cells of) the preset under out_dir/runs."""
-    if preset not in PRESETS:
-        raise ValueError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
+def cot_results(preset: str, runs: Path) -> dict:
+    """Train (or reuse) every cell of the experiment's ``preset`` under
+    ``runs/chain_of_thought-<preset>`` (fig70 and fig71 share it); the accuracy table."""
     cfg = load_config(EXPERIMENT, preset)
-    return run_chain_of_thought(cfg, Path(out_dir) / "runs", resume=True, log=None)
+    results = run_chain_of_thought(cfg, Path(runs) / f"{cfg.name}-{cfg.preset}", resume=True, log=None)
+    labels = [variant_label(v) for v in cfg.variants]
+    keep = ("task", "size", "chance", *labels, *(f"tf {k}" for k in labels))
+    return {"variants": labels, "table": [{k: r[k] for k in keep} for r in results["table"]]}
 
 
-def main(preset: str, out_dir: Path) -> list[Path]:
-    """Run the ``quick`` or ``paper`` preset (``smoke``: seconds, for tests) and write the
-    heatmap (PNG + PDF) and the table (Markdown)."""
-    out_dir = Path(out_dir)
-    results = results_for(preset, out_dir)
+def largest(results: dict) -> list[dict]:
+    """The table row of each task's largest size."""
+    rows: dict[str, dict] = {}
+    for r in results["table"]:
+        if r["task"] not in rows or r["size"] > rows[r["task"]]["size"]:
+            rows[r["task"]] = r
+    return list(rows.values())
+
+
+def cot_margin(row: dict, variants: list[str]) -> float:
+    """CoT accuracy minus the best direct accuracy of one table row (the best of each kind)."""
+    cot = max(row[v] for v in variants if v.startswith("CoT"))
+    return cot - max(row[v] for v in variants if v.startswith("Direct"))
+
+
+CLAIMS = (
+    AtLeast("CoT beats direct on every task: at each task's largest size, CoT accuracy − best direct ≥ 0.2",
+            lambda r: min(cot_margin(row, r["variants"]) for row in largest(r)),
+            paper_value="CoT-3 ~100% vs best direct 49 / 0 / 55 / 64% (arithmetic / equations / LIS / "
+                        "edit distance)", bound=0.2),
+    AtLeast("CoT is near perfect: CoT accuracy at each task's largest size ≥ 0.9",
+            lambda r: min(max(row[v] for v in r["variants"] if v.startswith("CoT")) for row in largest(r)),
+            paper_value="~100% on every task", bound=0.9),
+)
+
+
+def compute(preset: str, runs: Path) -> dict:
+    return cot_results(preset, runs)
+
+
+def draw(results: dict, preset: str) -> plt.Figure:
+    rows = results["table"]
     title = f"Chain of thought vs direct: exact-answer accuracy % ({preset} preset)"
-    written = plot_cot_table(results, out_dir / "fig70_cot_table", title)
-    shutil.copyfile(out_dir / "runs" / "table.md", out_dir / "fig70_table.md")
-    return [*written, out_dir / "fig70_table.md"]
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "quick", Path("figs_out/fig70_cot_table")))
+    width = min(16.0, 2.6 * len(results["variants"]) + 8)
+    return cot_table_figure(rows, results["variants"], title, figsize=(width, 0.6 * len(rows) + 2.5),
+                            teacher_forced=True)

@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 import matplotlib.pyplot as plt
+import seaborn as sns
 
 from icl_lab.core.errors import ConfigError
 from icl_lab.core.runs import atomic_write_bytes, dumps
@@ -33,7 +34,7 @@ from icl_lab.figures.claims import ClaimCheck, check_claims, overall_verdict
 from icl_lab.figures.plotting import save_png
 
 GALLERY = Path("docs/gallery")
-PRESETS = ("smoke", "quick", "cpu", "paper")
+PRESETS = ("smoke", "quick", "paper")  # a figure needing a longer CPU run adds "cpu" with its experiment presets
 ENTRY_VERSION = 1
 
 
@@ -170,6 +171,8 @@ def read_entry(folder: Path, name: str, preset: str = "quick") -> dict[str, Any]
 
 def draw(entry: Entry, folder: Path, dpi: int = 80) -> Path:
     """Draw ``entry`` from its results into ``folder`` as a PNG sized for a README."""
+    plt.rcdefaults()  # one look for every figure, whatever was drawn before in this process
+    sns.set_theme(style="whitegrid", context="notebook")
     fig = load_figure(entry.name).draw(entry.results, entry.preset)
     try:
         return save_png(fig, Path(folder) / f"{entry_stem(entry.name, entry.preset)}.png", dpi=dpi)

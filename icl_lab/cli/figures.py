@@ -14,7 +14,7 @@ import typer
 
 from icl_lab.cli.errors import friendly
 
-PRESET_HELP = "quick (CPU minutes), cpu (longer CPU runs), paper (the paper's settings) or smoke (plumbing)."
+PRESET_HELP = "quick (CPU minutes), paper (the paper's settings) or smoke (plumbing)."
 RUNS_HELP = "Folder of the runs behind the figures (reused when their config matches)."
 
 

@@ -98,7 +98,7 @@ class Within(Claim):
     tol: float = 0.0
 
     def holds(self, x: float) -> bool:
-        return abs(x - self.target) <= self.tol
+        return abs(x - self.target) <= self.tol + 1e-12 * max(1.0, abs(self.target))  # inclusive, float-safe
 
     def threshold(self) -> str:
         return f"{self.target:{self.fmt}} ± {self.tol:{self.fmt}}"

@@ -311,16 +311,18 @@ def plot_offline(result: dict[str, Any], ax, title: str = "") -> None:
 EXPERIMENT = "bandits"
 
 
-def figure_results(setting: str, preset: str, out_dir: str | Path, extra: list[str] = ()) -> dict[str, Any]:
-    """Run (or reuse) one setting for a figure script.
+def figure_results(setting: str, preset: str, runs: str | Path, extra: list[str] = ()) -> dict[str, Any]:
+    """Run (or reuse) one setting for a figure: its compact results (no config record, no timings).
 
-    Results live in ``<out_dir>/../runs/bandits-<preset>/<setting>``, shared by the four
-    bandit figures and by ``icl-lab run bandits --out figs_out/runs/bandits-<preset>``, so a
-    finished CLI run is reused, not retrained. ``preset``: quick | paper | smoke (the quick
-    preset shrunk to seconds, for tests)."""
+    Results live in ``<runs>/bandits-<preset>/<setting>``, shared by the four bandit figures
+    and by ``icl-lab run bandits --out <runs>/bandits-<preset>``, so a finished CLI run is
+    reused, not retrained. ``preset``: quick | paper | smoke (the quick preset shrunk to
+    seconds, for tests)."""
     if preset not in ("quick", "paper", "smoke"):
         raise ConfigError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
     cfg = load_config(EXPERIMENT, preset, [f"run={setting}", *extra])
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
-    return run_setting(cfg, setting, Path(out_dir).parent / "runs" / f"bandits-{preset}", resume=True)
+    result = run_setting(cfg, setting, Path(runs) / f"bandits-{preset}", resume=True)
+    keep = ("env", "method", "n_eval_tasks", "online", "offline", "imitation_accuracy", "bayes_optimal")
+    return {k: result[k] for k in keep if k in result}

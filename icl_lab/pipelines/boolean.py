@@ -44,7 +44,8 @@ BASELINES = ("constant", "averaging", "knn", "cosine_nn", "elimination", "signed
 # (random examples, teaching sequence first): conjunction and teach_signed_conjunction share the
 # function prior exactly; dnf / teach_dnf differ in the literals (signed vs monotone terms).
 TEACHING_PAIRS = (("conjunction", "teach_signed_conjunction"), ("dnf", "teach_dnf"))
-SMOKE_CLASSES = ("conjunction", "parity", "teach_conjunction")
+# the smoke preset: a class for every claim of fig50/fig51 (seconds each)
+SMOKE_CLASSES = ("conjunction", "disjunction", "dnf", "parity", "teach_conjunction")
 PRETTY = {"transformer": "transformer", "lstm": "LSTM", "gru": "GRU", "mlp": "MLP on prompt",
           "bayes": "Bayes-optimal", "constant": "constant (−1)", "averaging": "averaging", "knn": "3-NN",
           "cosine_nn": "cosine 1-NN", "elimination": "elimination", "signed_elimination": "signed elimination",

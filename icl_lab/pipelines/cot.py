@@ -332,47 +332,76 @@ def run_chain_of_thought(cfg: CotExperimentConfig, out_dir: str | Path, *, resum
     return results
 
 
-def plot_cot_table(results: dict[str, Any], out_base: str | Path,
-                   title: str = "Chain of thought vs direct (free-generation accuracy)") -> list[Path]:
-    """Heatmap: rows task x size, columns variants, cells accuracy % (PNG + PDF)."""
+def cot_table_figure(rows: list[dict[str, Any]], labels: list[str],
+                     title: str = "Chain of thought vs direct (free-generation accuracy)",
+                     figsize: tuple[float, float] | None = None, teacher_forced: bool = False) -> Any:
+    """Heatmap of the table ``rows`` (:func:`table_rows`): rows task x size, columns the
+    variants ``labels`` (e.g. ``CoT-3``), cells accuracy %; with ``teacher_forced`` a second
+    heatmap of the teacher-forced accuracy beside it. Returns the figure (not saved)."""
     import matplotlib.pyplot as plt
 
+    panels = [("", "free generation")] + ([("tf ", "teacher-forced")] if teacher_forced else [])
+    size = figsize or ((1.3 * len(labels) + 2.5) * len(panels), 0.45 * len(rows) + 1.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+    for ax, (prefix, name) in zip(axes[0], panels):
+        grid = np.array([[100 * r[prefix + k] for k in labels] for r in rows])
+        image = ax.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+        for (i, j), value in np.ndenumerate(grid):
+            ax.text(j, i, f"{value:.0f}", ha="center", va="center", color="white" if value < 60 else "black")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(rows)), [f"{r['task']} n={r['size']}" + (
+            "" if r.get("chance") is None else f"\n(chance {100 * r['chance']:.0f}%)") for r in rows])
+        ax.set_title(name if teacher_forced else title, fontsize=10)
+        fig.colorbar(image, ax=ax, label="accuracy %")
+    if teacher_forced:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cot_table(results: dict[str, Any], out_base: str | Path,
+                   title: str = "Chain of thought vs direct (free-generation accuracy)") -> list[Path]:
+    """:func:`cot_table_figure` of ``results`` written to ``out_base`` (PNG + PDF)."""
     from icl_lab.figures.plotting import save_figure
 
-    rows = results["table"]
     labels = [variant_label(v) for v in results["config"]["variants"]]
-    grid = np.array([[100 * r[k] for k in labels] for r in rows])
-    fig, ax = plt.subplots(figsize=(1.3 * len(labels) + 2.5, 0.45 * len(rows) + 1.5))
-    image = ax.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    for (i, j), value in np.ndenumerate(grid):
-        ax.text(j, i, f"{value:.0f}", ha="center", va="center", color="white" if value < 60 else "black")
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_yticks(range(len(rows)), [f"{r['task']} n={r['size']}" + (
-        "" if r.get("chance") is None else f"\n(chance {100 * r['chance']:.0f}%)") for r in rows])
-    fig.colorbar(image, ax=ax, label="accuracy %")
-    ax.set_title(title, fontsize=10)
+    return save_figure(cot_table_figure(results["table"], labels, title), out_base)
+
+
+def accuracy_vs_size_figure(rows: list[dict[str, Any]], labels: list[str], title: str | None = None,
+                            figsize: tuple[float, float] | None = None) -> Any:
+    """One panel per task of the table ``rows``: accuracy against problem size, one line per
+    variant in ``labels`` (dotted grey: chance, where defined). Returns the figure (not saved)."""
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    fig, axes = plt.subplots(1, len(tasks), figsize=figsize or (3.2 * len(tasks), 3), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        mine = [r for r in rows if r["task"] == task]
+        sizes = [r["size"] for r in mine]
+        for label in labels:
+            ax.plot(sizes, [100 * r[label] for r in mine], marker="o",
+                    ls="-" if label.startswith("CoT") else "--", label=label)
+        if all(r.get("chance") is not None for r in mine):
+            ax.plot(sizes, [100 * r["chance"] for r in mine], ls=":", color="0.5", marker=".", label="chance")
+        ax.set_title(task)
+        ax.set_xlabel("problem size")
+        ax.set_xticks(sizes)
+        ax.set_ylim(-3, 103)
+    axes[0][0].set_ylabel("accuracy %")
+    handles = {}  # every line's label once (the chance line is only on some panels)
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    axes[0][-1].legend(list(handles.values()), list(handles), fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    return save_figure(fig, out_base)
+    return fig
 
 
 def plot_accuracy_vs_size(results: dict[str, Any], out_base: str | Path) -> list[Path]:
-    """One panel per task: accuracy against problem size, one line per variant."""
-    import matplotlib.pyplot as plt
-
+    """:func:`accuracy_vs_size_figure` of ``results`` written to ``out_base`` (PNG + PDF)."""
     from icl_lab.figures.plotting import save_figure
 
-    tasks = list(dict.fromkeys(r["task"] for r in results["table"]))
     labels = [variant_label(v) for v in results["config"]["variants"]]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        rows = [r for r in results["table"] if r["task"] == task]
-        for label in labels:
-            ax.plot([r["size"] for r in rows], [100 * r[label] for r in rows], marker="o",
-                    ls="-" if label.startswith("CoT") else "--", label=label)
-        ax.set_title(task)
-        ax.set_xlabel("problem size")
-        ax.set_ylim(-3, 103)
-    axes[0][0].set_ylabel("accuracy %")
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    return save_figure(fig, out_base)
+    return save_figure(accuracy_vs_size_figure(results["table"], labels), out_base)

@@ -288,25 +288,39 @@ def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resu
     return results
 
 
-def plot_length_generalization(results: dict[str, Any], out_base: str | Path,
-                               title: str = "Length generalization") -> list[Path]:
-    """Exact match (left) and did-not-stop rate (right) against test size / L; the
-    training range is shaded. Solid lines: RASP-L tasks; dashed: not RASP-L."""
+def figure_data(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the length-generalization figure is drawn from, per task: RASP-L verdict, L, the
+    test sizes, mean exact match and did-not-stop rate, each seed's exact match, the chance
+    level of exact match, the paper's verdict and the measured one (compact, JSON-able)."""
+    out = {}
+    for name, t in results["tasks"].items():
+        out[name] = {"rasp_l": bool(t["verdict"]["rasp_l"]), "L": t["train_length"], "sizes": t["sizes"],
+                     "exact_match": t["mean"]["exact_match"], "did_not_stop": t["mean"]["did_not_stop"],
+                     "seeds": [[r["curves"][str(n)]["exact_match"] for n in t["sizes"]]
+                               for r in t["per_seed"].values()],
+                     "chance": TASKS[name].chance, "paper": t["row"]["paper"], "measured": t["row"]["measured"]}
+    return out
+
+
+def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = "Length generalization",
+                                 figsize: tuple[float, float] = (10, 3.8)) -> Any:
+    """Exact match (left) and did-not-stop rate (right) against test size / L, from
+    :func:`figure_data`; the training range is shaded. Solid lines: RASP-L tasks; dashed: not
+    RASP-L; thin lines: individual seeds; dotted: chance. Returns the matplotlib figure (not saved)."""
     import matplotlib.pyplot as plt
 
-    from icl_lab.figures.plotting import save_figure
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
-    for name, t in results["tasks"].items():
-        x = [n / t["train_length"] for n in t["sizes"]]
-        style = "-" if t["verdict"]["rasp_l"] else "--"
-        label = f"{name} ({'RASP-L' if t['verdict']['rasp_l'] else 'not RASP-L'}, L={t['train_length']})"
-        line, = axes[0].plot(x, t["mean"]["exact_match"], style, marker="o", label=label)
-        axes[1].plot(x, t["mean"]["did_not_stop"], style, marker="o", color=line.get_color())
-        for seed_result in t["per_seed"].values():  # thin lines: individual seeds
-            axes[0].plot(x, [seed_result["curves"][str(n)]["exact_match"] for n in t["sizes"]],
-                         style, color=line.get_color(), alpha=0.25, lw=0.8)
-    left = min(min(n / t["train_length"] for n in t["sizes"]) for t in results["tasks"].values())
+    fig, axes = plt.subplots(1, 2, figsize=figsize, sharex=True)
+    for name, t in tasks.items():
+        x = [n / t["L"] for n in t["sizes"]]
+        style = "-" if t["rasp_l"] else "--"
+        label = f"{name} ({'RASP-L' if t['rasp_l'] else 'not RASP-L'}, L={t['L']})"
+        line, = axes[0].plot(x, t["exact_match"], style, marker="o", label=label)
+        axes[1].plot(x, t["did_not_stop"], style, marker="o", color=line.get_color())
+        for seed_curve in t["seeds"]:  # thin lines: individual seeds
+            axes[0].plot(x, seed_curve, style, color=line.get_color(), alpha=0.25, lw=0.8)
+        if t.get("chance"):  # dotted: the exact match of guessing
+            axes[0].axhline(t["chance"], color=line.get_color(), ls=":", lw=0.8, alpha=0.7)
+    left = min(min(n / t["L"] for n in t["sizes"]) for t in tasks.values())
     for ax, ylabel in zip(axes, ("exact match", "did not stop (no EOS)")):
         ax.axvspan(0, 1, color="0.92", zorder=0)  # sizes seen in training
         ax.axvline(1, color="0.4", ls=":", lw=1)
@@ -318,6 +332,12 @@ def plot_length_generalization(results: dict[str, Any], out_base: str | Path,
     axes[0].legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 0.08))
     fig.suptitle(title)
     fig.tight_layout()
-    written = save_figure(fig, out_base)
-    plt.close(fig)
-    return written
+    return fig
+
+
+def plot_length_generalization(results: dict[str, Any], out_base: str | Path,
+                               title: str = "Length generalization") -> list[Path]:
+    """:func:`length_generalization_figure` of ``results`` written to ``out_base`` (PNG + PDF)."""
+    from icl_lab.figures.plotting import save_figure
+
+    return save_figure(length_generalization_figure(figure_data(results), title), out_base)

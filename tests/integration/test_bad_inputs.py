@@ -151,6 +151,15 @@ CASES: list[tuple[str, list[str], str]] = [
     ("sweep-report of a user folder", ["sweep-report", "keep"], "keep"),
     ("figs unknown", ["figs", "fig99"], "unknown figure"),
     ("figs bad preset", ["figs", "fig01", "--preset", "huge"], "--preset"),
+    ("figs from missing results", ["figs", "fig01", "--from-results", "--results", "keep"], "no results"),
+    ("figs from corrupt results", ["figs", "fig01", "--from-results", "--results", "badgallery"], "not valid JSON"),
+    ("figs from another figure's results", ["figs", "fig02", "--from-results", "--results", "badgallery"],
+     "not a gallery entry"),
+    ("figs from results, one missing", ["figs", "fig01", "fig10", "--from-results", "--results", "badgallery"],
+     "not valid JSON"),
+    ("reproduce nothing named", ["reproduce"], "--all"),
+    ("reproduce unknown", ["reproduce", "fig99"], "unknown figure"),
+    ("reproduce bad preset", ["reproduce", "--all", "--preset", "huge"], "--preset"),
     ("rasp check unknown", ["rasp", "check", "nope"], "unknown program"),
     ("rasp check huge dynamic", ["rasp", "check", "count", "--dynamic", BIG], "--dynamic"),
     ("rasp compile too long", ["rasp", "compile", "histogram", "--max-len", "30"], "would run"),
@@ -183,6 +192,9 @@ def workspace(tmp_path_factory):
     (root / "badpreset.toml").write_text('kind = "regression"\n[presets]\nquick = 3\n')
     (root / "badkind.toml").write_text('kind = "poetry"\n')
     (root / "badname.toml").write_text('kind = "regression"\nname = "a/b"\n')
+    (root / "badgallery").mkdir()
+    (root / "badgallery" / "fig01_garg_linear_regression.json").write_text("{")
+    (root / "badgallery" / "fig02_garg_out_of_distribution.json").write_text('{"figure": "fig01", "results": {}}')
     (root / "relu.toml").write_text('kind = "regression"\n[task]\nname = "relu_net_regression"\nd = 4\n')
     cwd = Path.cwd()
     try:

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from icl_lab.baselines.registry import BOOLEAN_CLOSED_FORM
 from icl_lab.cli import app
+from icl_lab.pipelines.boolean import SMOKE_CLASSES, mlp_positions
 from icl_lab.tasks.boolean import BOOLEAN_CLASSES
-from tests.figure_scripts import load_figure_script as load
+from tests.figure_scripts import make_smoke
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "boolean.toml"
@@ -32,14 +33,26 @@ def test_cli_baselines_print_every_boolean_baseline(cls):
     assert curves["bayes"][-1] >= max(curves["constant"][-1], 0.5) - 0.1
 
 
-def test_boolean_figure_scripts_smoke(tmp_path):
-    # One tmp dir: the scripts share trained runs and cached evaluations under tmp_path/runs.
-    for stem in ("fig50_boolean_table", "fig51_boolean_curves", "fig52_boolean_teaching", "fig53_boolean_parity"):
-        written = load(stem).main("smoke", tmp_path / stem)
-        assert written and all(Path(p).stat().st_size > 0 for p in written)
-        assert any(str(p).endswith(".png") for p in written)
-    table = json.loads((tmp_path / "fig50_boolean_table" / "fig50.json").read_text())["table"]
-    assert table["teach_conjunction"]["bayes"] == 1.0 and table["parity"]["gf2"] == table["parity"]["bayes"]
+def test_boolean_figures_smoke(tmp_path):
+    # One tmp dir: the four figures share trained runs and cached evaluations under tmp_path/runs.
+    table = make_smoke("fig50_boolean_table", tmp_path).results
+    assert table["classes"] == list(SMOKE_CLASSES) and table["n"] == 4
+    assert table["table"]["teach_conjunction"]["bayes"] == 1.0
+    assert table["table"]["parity"]["gf2"] == table["table"]["parity"]["bayes"]  # the closed form is GF(2)
+    assert {"transformer", "lstm", "gru", "mlp", "bayes"} <= set(table["table"]["conjunction"])
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    curves = make_smoke("fig51_boolean_curves", tmp_path).results["curves"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == runs  # fig51 reuses fig50's runs
+    assert set(curves) == set(SMOKE_CLASSES) and all(len(c) == 10 for c in curves["conjunction"].values())
+    assert curves["conjunction"]["bayes"][-1] == table["table"]["conjunction"]["bayes"]
+    teaching = make_smoke("fig52_boolean_teaching", tmp_path).results
+    k = teaching["k_after_teaching"]
+    assert k == 6 and teaching["curves"]["teach_signed_conjunction"]["bayes"][k] == 1.0  # the sequence reveals f
+    parity = make_smoke("fig53_boolean_parity", tmp_path).results
+    assert set(parity["curves"]) == {"parity", "sparse_parity"} and parity["sparse_k"] == 2
+    assert parity["curves"]["parity"]["gf2"] == parity["curves"]["parity"]["bayes"]
+    mlp = parity["curves"]["parity"]["mlp"]  # the prompt MLP is fitted at a few positions only
+    assert [k for k, v in enumerate(mlp) if v is not None] == mlp_positions(10)
 
 
 def test_boolean_notebook_executes():

@@ -18,7 +18,7 @@ from icl_lab.tasks.cot import make_task, parse_output, training_batch
 from icl_lab.tasks.cot_vocab import EOS_ID, PAD_ID, VOCAB_SIZE
 from icl_lab.training.config import TrainConfig
 from icl_lab.training.tokens import train_tokens
-from tests.figure_scripts import load_figure_script
+from tests.figure_scripts import make_smoke
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "chain_of_thought.toml"
@@ -107,19 +107,20 @@ def test_cli_runs_and_reports_bad_input_in_one_line(tmp_path):
     assert res.exit_code == 0 and "verifier: ok" in res.stdout and "<ans>" in res.stdout
 
 
-def test_smoke_figures_write_and_reuse_runs(tmp_path):
-    fig70 = load_figure_script("fig70_cot_table")
-    written = fig70.main("smoke", tmp_path / "fig70_cot_table")
-    assert sorted(p.suffix for p in written) == [".md", ".pdf", ".png"]
-    assert all(p.is_file() and p.stat().st_size > 0 for p in written)
-    assert "| edit_distance | 3 |" in written[-1].read_text()
-    fig71 = load_figure_script("fig71_cot_accuracy_vs_size")
-    checkpoint = tmp_path / "fig70_cot_table" / "runs" / "lis" / "n4" / "cot1" / "seed0" / "checkpoint.pt"
+def test_smoke_figures_share_one_run(tmp_path):
+    fig70 = make_smoke("fig70_cot_table", tmp_path)
+    assert fig70.results["variants"] == ["CoT-1", "Direct-1"]
+    rows = fig70.results["table"]
+    assert [(r["task"], r["size"]) for r in rows] == [("arithmetic", 2), ("equations", 2), ("lis", 4),
+                                                      ("edit_distance", 3)]
+    for r in rows:
+        assert all(0 <= r[k] <= 1 for k in ("CoT-1", "Direct-1", "tf CoT-1", "tf Direct-1"))
+    assert rows[0]["chance"] == pytest.approx(1 / 7, abs=1e-4) and rows[2]["chance"] is None
+    checkpoint = tmp_path / "runs" / "chain_of_thought-smoke" / "lis" / "n4" / "cot1" / "seed0" / "checkpoint.pt"
     stamp = checkpoint.stat().st_mtime_ns
-    lines = fig71.main("smoke", tmp_path / "fig71_cot_accuracy_vs_size")
-    assert sorted(p.suffix for p in lines) == [".pdf", ".png"] and all(p.stat().st_size > 0 for p in lines)
+    fig71 = make_smoke("fig71_cot_accuracy_vs_size", tmp_path)
     assert checkpoint.stat().st_mtime_ns == stamp  # fig71 reuses fig70's finished runs
-    cells = json.loads((tmp_path / "fig70_cot_table" / "runs" / "results.json").read_text())["cells"]
-    assert len(cells) == 8
-    with pytest.raises(ValueError, match="quick"):
-        fig70.main("fast", tmp_path)
+    assert fig71.results == fig70.results
+    # one size per task at smoke: the fall with size has no value (a FAIL that says why)
+    assert fig71.checks[0].verdict == "FAIL" and "one size only" in fig71.checks[0].reason
+    assert fig71.checks[1].lab_value == pytest.approx(min(r["CoT-1"] - r["Direct-1"] for r in rows), abs=1e-4)

@@ -15,7 +15,7 @@ from icl_lab.pipelines.length_generalization import (
     plot_length_generalization,
     run_length_generalization,
 )
-from tests.figure_scripts import load_figure_script
+from tests.figure_scripts import make_smoke
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "length_generalization.toml"
 TINY = ["tasks=count,parity", "seeds=0,1", "train_length=4", "train.steps=15", "n_eval=8",
@@ -94,12 +94,19 @@ def test_cli_check():
     assert unknown.exit_code == 2 and "available are" in unknown.output
 
 
-@pytest.mark.parametrize("stem", ["fig20_length_generalization", "fig21_task_hinting"])
-def test_figure_scripts_write_figures_and_tables(stem, tmp_path):
-    module = load_figure_script(stem)
-    written = module.main("smoke", tmp_path)
-    assert sorted(p.suffix for p in written) == [".csv", ".md", ".pdf", ".png"]
-    assert all(p.is_file() and p.stat().st_size > 0 for p in written)
-    assert module.main("smoke", tmp_path) == written  # finished runs are reused
-    with pytest.raises(ValueError, match="quick"):
-        module.main("fast", tmp_path)
+@pytest.mark.parametrize("stem, tasks, far", [
+    ("fig20_length_generalization", ["mode", "count", "parity"], 3.0),
+    ("fig21_task_hinting", ["sort_unique", "sort_unique+successor"], 5.0)])
+def test_figure_smoke(stem, tasks, far, tmp_path):
+    entry = make_smoke(stem, tmp_path)
+    assert list(entry.results["tasks"]) == tasks
+    for name, t in entry.results["tasks"].items():
+        assert t["sizes"][-1] == round(far * t["L"]) and len(t["exact_match"]) == len(t["sizes"])
+        assert all(0 <= v <= 1 for v in t["exact_match"] + t["did_not_stop"])
+        # the mean curve is the mean of the seeds' curves
+        assert t["exact_match"] == pytest.approx([sum(c) / len(c) for c in zip(*t["seeds"])], abs=1e-4)
+    assert all(c.lab_value is not None for c in entry.checks)  # every claim has its numbers
+    runs = [p.name for p in (tmp_path / "runs").iterdir()]
+    assert runs == [f"length_generalization-{'smoke' if stem.startswith('fig20') else 'hinting_smoke'}"]
+    again = make_smoke(stem, tmp_path)  # finished runs are reused: the same results
+    assert again.results == entry.results

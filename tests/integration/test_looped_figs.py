@@ -1,20 +1,31 @@
-"""The looped-transformer figure scripts run end to end at smoke scale and write their files."""
-
-import json
-from pathlib import Path
+"""The looped-transformer figures are made end to end at smoke scale (compute, claims, draw)."""
 
 import pytest
 
-from tests.figure_scripts import load_figure_script as load
+from tests.figure_scripts import make_smoke
 
 
 @pytest.mark.parametrize("stem", ["fig40_looped_linear_regression", "fig41_looped_sparse_linear_regression"])
 def test_looped_figure_smoke(tmp_path, stem):
-    written = load(stem).main("smoke", tmp_path / stem)
-    assert all(Path(p).stat().st_size > 0 for p in written) and any(str(p).endswith(".png") for p in written)
-    summary = json.loads(next(p for p in written if str(p).endswith(".json")).read_text())
-    b = summary["b"]
-    curve = next(iter(summary["iteration_curve"].values()))
-    assert len(curve) == 20 * b  # error against iteration, far past the trained b
-    assert any(name.endswith(f"{10 * b} iterations") for name in summary["error_at_k"])
-    assert summary["params_looped"] < summary["params_standard"]
+    r = make_smoke(stem, tmp_path).results
+    b, n = r["b"], r["n_points"]
+    assert set(r["curves"]) >= {"looped", "looped_10b", "standard", "least_squares"}
+    assert all(len(c["mean"]) == n for c in r["curves"].values())
+    it = r["iterations"]
+    assert it["t"][0] == 1 and it["t"][-1] == 20 * b and b in it["t"] and 10 * b in it["t"]  # far past the trained b
+    assert all(len(curve) == len(it["t"]) for curve in [it["mean_k"], *it["at_k"].values()])
+    fp = r["fixed_point"]
+    assert fp["max_after_b"] >= max(fp["at_b"], fp["at_10b"], fp["at_20b"])  # the maximum over [b, 20b]
+    assert fp["at_b"] == it["mean_k"][it["t"].index(b)]
+    assert r["params_looped"] < r["params_standard"]
+    # the looped model at b iterations is the run's own evaluation: its k = 0 error is finite and positive
+    assert r["curves"]["looped"]["mean"][0] > 0
+
+
+def test_looped_runs_are_shared(tmp_path):
+    """fig40's standard model is the linear-regression run of fig01; fig41 trains its own standard run."""
+    make_smoke("fig40_looped_linear_regression", tmp_path)
+    make_smoke("fig41_looped_sparse_linear_regression", tmp_path)
+    names = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert names == ["linear_regression-smoke", "looped_linear_regression-smoke",
+                     "looped_sparse_linear_regression-smoke", "sparse_linear_regression_standard-smoke"]

@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 
 from icl_lab.rasp.compiler import LIBRARY_SPECS, format_table, verify_library, verify_program
-from paper_figs import fig30_rasp_compiled
+from tests.figure_scripts import make_smoke
 
 EXHAUSTIVE = [n for n, s in LIBRARY_SPECS.items() if s.exhaustive]
 RANDOM = ["count", "copy_unique"]
@@ -51,12 +51,18 @@ def test_verify_library_table():
     assert table.startswith("| program | causal | layers | heads |") and "| mode |" in table
 
 
-def test_fig30_writes_table_and_figure(tmp_path):
-    paths = fig30_rasp_compiled.main("smoke", tmp_path)
-    # The verification table and its figure first; the compiled-vs-trained comparison follows.
-    assert [p.suffix for p in paths[:4]] == [".csv", ".md", ".png", ".pdf"]
-    assert any(p.name.startswith("fig30_vs_trained") for p in paths[4:])
-    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
-    assert "| histogram | False | 1 | 1 |" in paths[1].read_text()
-    with pytest.raises(ValueError, match="preset"):
-        fig30_rasp_compiled.main("huge", tmp_path)
+def test_fig30_smoke(tmp_path):
+    entry = make_smoke("fig30_rasp_compiled", tmp_path)
+    programs = {p["program"]: p for p in entry.results["programs"]}
+    assert list(programs) == ["histogram", "sort", "mode"]
+    assert programs["histogram"]["checked"] == 363 and programs["histogram"]["layers"] == 1
+    assert all(p["mismatches"] == 0 for p in programs.values())
+    assert entry.checks[0].verdict == "PASS"  # compiled programs are exact at any scale
+    assert len(entry.results["panels"]) == 4
+    for panel in entry.results["panels"]:  # attention rows are distributions over the keys
+        assert len(panel["pattern"]) == len(panel["labels"])
+        assert all(abs(sum(row) - 1) < 1e-3 for row in panel["pattern"])
+    vs = entry.results["vs_trained"]
+    assert [r["n"] for r in vs["rows"]] == [4, 8, 12] and vs["L"] == 4
+    assert all(r["compiled_exact"] == 1.0 for r in vs["rows"])
+    assert (tmp_path / "runs" / "rasp_compare-count-smoke" / "count" / "seed0" / "checkpoint.pt").is_file()
