@@ -33,14 +33,20 @@ PRETTY = {
 }
 
 
-def _atomic_savefig(fig: plt.Figure, target: Path, dpi: int) -> Path:
-    """Save ``fig`` to ``target`` via a temp file and rename, so no reader sees half an image."""
+def _atomic_savefig(fig: plt.Figure, target: Path, dpi: int, palette: bool = False) -> Path:
+    """Save ``fig`` to ``target`` via a temp file and rename, so no reader sees half an image;
+    ``palette``: a 256-colour PNG (a third of the bytes, no visible loss on line plots)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     ext = target.suffix.lstrip(".")
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{ext}")
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=ext)
+        if palette:
+            from PIL import Image  # matplotlib's own dependency
+
+            with Image.open(tmp) as image:
+                image.convert("RGB").quantize(colors=256).save(tmp, format="PNG", optimize=True)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; figures get the usual mode
         os.replace(tmp, target)
     finally:
@@ -57,8 +63,8 @@ def save_figure(fig: plt.Figure, out_base: str | Path) -> list[Path]:
 
 
 def save_png(fig: plt.Figure, path: str | Path, dpi: int = 80) -> Path:
-    """Write one PNG atomically (small enough for a README at ``dpi`` 80); the caller closes ``fig``."""
-    return _atomic_savefig(fig, Path(path), dpi)
+    """Write one palette PNG atomically (small enough for a README at ``dpi`` 80); the caller closes ``fig``."""
+    return _atomic_savefig(fig, Path(path), dpi, palette=True)
 
 
 def plot_error_curves(results: dict[str, dict[str, list[float]]], out_base: str | Path | None = None,
