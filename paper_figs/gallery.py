@@ -20,6 +20,7 @@ import importlib
 import json
 import platform
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -30,12 +31,13 @@ import seaborn as sns
 
 from icl_lab.core.errors import ConfigError
 from icl_lab.core.runs import atomic_write_bytes, dumps
-from icl_lab.figures.claims import ClaimCheck, check_claims, overall_verdict
+from icl_lab.figures.claims import FAIL, NOT_AT_SCALE, PASS, ClaimCheck, check_claims, overall_verdict
 from icl_lab.figures.plotting import save_png
 
 GALLERY = Path("docs/gallery")
 PRESETS = ("smoke", "quick", "paper")  # a figure needing a longer CPU run adds "cpu" with its experiment presets
 ENTRY_VERSION = 1
+_VERDICTS = (PASS, FAIL, NOT_AT_SCALE)
 
 
 def figure_names() -> list[str]:
@@ -214,6 +216,11 @@ def readme(folder: Path) -> str:
                 f"**{c['verdict']}**<br>{_cell(c['reason'])}",
                 f"`{d['command']}`" if first else "", f"{d['wall_s']:.0f} s" if first else ""]) + " |")
     cpus = sorted({d.get("machine", {}).get("cpu", "?") for d in entries})
+    counts = {p: Counter(d["verdict"] for d in entries if d["preset"] == p) for p in PRESETS}
+    claim_counts = {p: Counter(c["verdict"] for d in entries if d["preset"] == p for c in d["claims"]) for p in PRESETS}
+    tallies = [f"{p}: {sum(counts[p].values())} figures — " + ", ".join(f"{counts[p][v]} {v}" for v in _VERDICTS)
+               + " (claims: " + ", ".join(f"{claim_counts[p][v]} {v}" for v in _VERDICTS) + ")"
+               for p in PRESETS if counts[p]]
     lines = [
         "# Gallery",
         "",
@@ -226,6 +233,8 @@ def readme(folder: Path) -> str:
         f"Machine: {', '.join(cpus)}. Wall time per figure counts its training unless an earlier figure",
         "already trained the run it shares. Total: "
         + ", ".join(f"{p} {total[p] / 60:.1f} min" for p in PRESETS if total[p]) + ".",
+        "",
+        *(f"Verdicts, {t}." for t in tallies),
         "",
         "| figure | paper | claim | paper's number | lab's number | verdict | command | wall |",
         "|---|---|---|---|---|---|---|---|",
