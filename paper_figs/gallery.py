@@ -228,7 +228,8 @@ def readme(folder: Path) -> str:
         "the paper's claim. Verdicts: **PASS** (the claim holds), **FAIL** (it does not; the reason is the",
         "lab's number against the threshold), **NOT-AT-THIS-SCALE** (it does not hold at this preset and the",
         "claim says why the effect needs a larger run). Redraw any figure from its JSON in seconds:",
-        "`icl-lab figs NAME --from-results`.",
+        "`icl-lab figs NAME --from-results`. Timing per figure and the measured run-to-run spread:",
+        "[benchmarks/README.md](../../benchmarks/README.md).",
         "",
         f"Machine: {', '.join(cpus)}. Wall time per figure counts its training unless an earlier figure",
         "already trained the run it shares. Total: "
