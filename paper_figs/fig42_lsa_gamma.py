@@ -13,8 +13,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
+from icl_lab.core.runs import RunDir
 from icl_lab.figures.claims import AtMost
-from icl_lab.pipelines.lsa import LSATheoryConfig, cached_experiment, load_lsa_config
+from icl_lab.pipelines import lsa
+from icl_lab.pipelines.lsa import LSATheoryConfig, load_lsa_config
 
 PAPER = "Zhang, Frei, Bartlett 2024 (arXiv:2306.09927), main theorem (gradient flow converges to Γ⁻¹) and its risk formula"
 
@@ -25,10 +27,15 @@ def lsa_config(preset: str) -> LSATheoryConfig:
 
 
 def lsa_run(kind: str, preset: str, runs: Path) -> tuple[LSATheoryConfig, dict]:
-    """The config and results of the ``kind`` ("gamma" or "gd") LSA experiment of ``preset``, trained
-    once in the run directory ``runs/lsa_theory-<preset>-<kind>`` and reused by every figure after."""
+    """The config and results of the ``kind`` ("gamma" or "gd") LSA experiment of ``preset``, from the
+    experiment's run ``runs/lsa_theory-<preset>`` (both kinds, the run `icl-lab run lsa_theory` and the
+    notebooks make): trained once, reused by every figure after."""
     cfg = lsa_config(preset)
-    return cfg, cached_experiment(kind, cfg, Path(runs))
+    run_dir = Path(runs) / f"{cfg.name}-{cfg.preset}"
+    results = RunDir(run_dir).cached_results(cfg.to_dict())  # a finished run is read, not rewritten
+    if results is None:
+        results = lsa.run(cfg, run_dir, resume=True, progress=False)
+    return cfg, results[kind]
 
 
 def columns(rows: list[dict], keys: tuple[str, ...]) -> dict[str, list[float]]:

@@ -29,14 +29,16 @@ def test_lsa_figure_smoke(tmp_path, stem):
 
 
 def test_lsa_runs_are_shared_between_figures(tmp_path):
+    """fig42-44 read one run, the experiment's own (`icl-lab run lsa_theory` and the notebook make the same)."""
     runs = tmp_path / "runs"
     gallery.make("fig42_lsa_gamma", "smoke", runs)
-    cache = list(runs.glob("*-gamma/results.json"))  # a run directory of the one result cache
-    assert len(cache) == 1 and cache[0].parent.name == "lsa_theory-smoke-gamma"
-    before = cache[0].stat().st_mtime_ns
-    gallery.make("fig43_lsa_covariate_shift", "smoke", runs)  # reuses the trained run
-    assert cache[0].stat().st_mtime_ns == before
-    assert sorted(p.name for p in runs.iterdir()) == ["lsa_theory-smoke-gamma"]
+    results = runs / "lsa_theory-smoke" / "results.json"
+    assert sorted(p.name for p in runs.iterdir()) == ["lsa_theory-smoke"] and results.is_file()
+    before = results.stat().st_mtime_ns
+    for stem in ("fig43_lsa_covariate_shift", "fig44_lsa_vs_gd"):  # both reuse the finished run
+        gallery.make(stem, "smoke", runs)
+    assert results.stat().st_mtime_ns == before
+    assert sorted(p.name for p in runs.iterdir()) == ["lsa_theory-smoke"]
 
 
 def test_theory_figure_smoke(tmp_path):
