@@ -79,10 +79,10 @@ def _panels() -> list[dict]:
 
 
 def _vs_trained(preset: str, runs: Path) -> dict:
-    """Compiled vs trained ``count``: teacher-forced agreement per test size (the measurement of
+    """Compiled vs trained ``count``: teacher-forced agreement per test size (the table of
     :func:`icl_lab.pipelines.rasp_compare.compare_count`, without its files)."""
     from icl_lab.pipelines.length_generalization import eval_sizes
-    from icl_lab.pipelines.rasp_compare import compile_for, run_both, sample, train_or_load
+    from icl_lab.pipelines.rasp_compare import agreement, compile_for, train_or_load
     from icl_lab.tasks.algorithmic import make_task
 
     record, trained, _ = train_or_load(Path(runs) / f"rasp_compare-count-{preset}", preset)
@@ -90,14 +90,8 @@ def _vs_trained(preset: str, runs: Path) -> dict:
     n_eval, eval_seed, _ = record.get("eval", (200, 12345, 4))  # the experiment's defaults
     task = make_task("count", int(record["max_size"]))
     compiled = compile_for(task)
-    rows = []
-    for n in eval_sizes(L, tuple(record["test_factors"])):
-        res = run_both(trained, compiled, task, sample(task, n, n_eval, eval_seed))
-        tr, co, ref = res["trained"], res["compiled"], res["reference"]
-        rows.append({"n": n, "trained_vs_compiled": float((tr == co).mean()),
-                     "trained_vs_reference": float((tr == ref).mean()),
-                     "trained_exact": float((tr == ref).all(1).mean()),
-                     "compiled_exact": float((co == ref).all(1).mean())})
+    rows = [agreement(trained, compiled, task, n, n_eval, eval_seed, L)[0]
+            for n in eval_sizes(L, tuple(record["test_factors"]))]
     return {"L": L, "examples": int(n_eval), "rows": rows}
 
 

@@ -397,11 +397,3 @@ def accuracy_vs_size_figure(rows: list[dict[str, Any]], labels: list[str], title
         fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def plot_accuracy_vs_size(results: dict[str, Any], out_base: str | Path) -> list[Path]:
-    """:func:`accuracy_vs_size_figure` of ``results`` written to ``out_base`` (PNG + PDF)."""
-    from icl_lab.figures.plotting import save_figure
-
-    labels = [variant_label(v) for v in results["config"]["variants"]]
-    return save_figure(accuracy_vs_size_figure(results["table"], labels), out_base)

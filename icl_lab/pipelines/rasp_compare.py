@@ -194,6 +194,20 @@ def head_overlap(compiled_patterns: torch.Tensor, trained_patterns: torch.Tensor
     return torch.minimum(c, t).sum(-1).mean((0, 3)).double().numpy()
 
 
+def agreement(trained: Any, compiled: Any, task: Any, n: int, n_examples: int, eval_seed: int,
+              train_length: int, patterns: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Teacher-forced agreement of the trained and the compiled model (and the reference answer) on
+    ``n_examples`` inputs of size ``n``: one row of the comparison table, and the raw outputs of
+    :func:`run_both` (with attention patterns when ``patterns``)."""
+    res = run_both(trained, compiled, task, sample(task, n, n_examples, eval_seed), patterns=patterns)
+    tr, co, ref = res["trained"], res["compiled"], res["reference"]
+    row = {"n": n, "factor": round(n / train_length, 3), "examples": len(ref), "positions": int(ref.size),
+           "trained_vs_compiled": float((tr == co).mean()), "trained_vs_reference": float((tr == ref).mean()),
+           "compiled_vs_reference": float((co == ref).mean()), "trained_exact": float((tr == ref).all(1).mean()),
+           "compiled_exact": float((co == ref).all(1).mean())}
+    return row, res
+
+
 def compare_count(out_dir: str | Path, *, preset: str = "quick", run_dir: str | Path | None = None,
                   seed: int = 0, factors: Sequence[float] | None = None,
                   n_examples: int | None = None, settings: Sequence[str] = (),
@@ -230,19 +244,9 @@ def compare_count(out_dir: str | Path, *, preset: str = "quick", run_dir: str | 
         tnames = [f"L{i}H{h}" for i in range(trained.cfg.n_layer) for h in range(trained.cfg.n_head)]
         rows, heads, by_position, overlaps, at_sep = [], [], {}, {}, {}
         for n in sizes:
-            res = run_both(trained, compiled, task, sample(task, n, n_examples, eval_seed),
-                           patterns=True)
-            tr, co, ref = res["trained"], res["compiled"], res["reference"]
-            rows.append({
-                "n": n, "factor": round(n / train_length, 3), "examples": len(ref),
-                "positions": int(ref.size),
-                "trained_vs_compiled": float((tr == co).mean()),
-                "trained_vs_reference": float((tr == ref).mean()),
-                "compiled_vs_reference": float((co == ref).mean()),
-                "trained_exact": float((tr == ref).all(1).mean()),
-                "compiled_exact": float((co == ref).all(1).mean()),
-            })
-            by_position[n] = (tr == ref).mean(0).tolist()
+            row, res = agreement(trained, compiled, task, n, n_examples, eval_seed, train_length, patterns=True)
+            rows.append(row)
+            by_position[n] = (res["trained"] == res["reference"]).mean(0).tolist()
             overlaps[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"])
             at_sep[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"],
                                      slice(PROMPT_LEN - 1, PROMPT_LEN))
