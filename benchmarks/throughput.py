@@ -68,9 +68,12 @@ def _lab_config(lr: float = 1e-4) -> ExperimentConfig:
     return ExperimentConfig(train=TrainConfig(lr=lr, weight_decay=0.0))
 
 
-def build_sides(size: str, device: torch.device, seed: int = 0,
-                bf16: bool = False) -> dict[str, Callable[[], float]]:
-    """Train-step closures for each side, on fixed data (sampling is not timed)."""
+def build_sides(size: str, device: torch.device, seed: int = 0, bf16: bool = False,
+                compiled: bool = False) -> dict[str, Callable[[], float]]:
+    """Train-step closures for each side, on fixed data (sampling is not timed). ``compiled`` adds
+    ``lab_compiled``: the lab model under ``torch.compile(mode="reduce-overhead")``, which captures
+    the forward and backward in CUDA graphs, so a small model's step is a few graph launches
+    instead of hundreds of kernel launches (CUDA only: on a CPU it needs a C++ toolchain)."""
     n_embd, n_layer, n_head = SIZES[size]
     torch.manual_seed(seed)
     ref = TransformerModel(D, N_POINTS, n_embd, n_layer, n_head).to(device)
@@ -96,20 +99,36 @@ def build_sides(size: str, device: torch.device, seed: int = 0,
             return loss.item()
         return step
 
-    return {"lab": lab_stepper(lab, make_optimizer(lab, _lab_config().train)), "reference": ref_step}
+    sides = {"lab": lab_stepper(lab, make_optimizer(lab, _lab_config().train)), "reference": ref_step}
+    if compiled:
+        twin = copy_reference_into_lab(ref, lab_twin(ref)).to(device)
+        sides["lab_compiled"] = lab_stepper(torch.compile(twin, mode="reduce-overhead"),
+                                            make_optimizer(twin, _lab_config().train))
+    return sides
 
 
 def measure(size: str, rounds: int, repeat: int, device: torch.device | None = None,
-            bf16: bool = False, clock: str = "cpu", log: Callable[[str], None] | None = None) -> dict[str, float]:
+            bf16: bool = False, clock: str = "cpu", log: Callable[[str], None] | None = None,
+            tf32: bool = False, compiled: bool = False) -> dict[str, float]:
     """Steps/s, tokens/s, achieved FLOP/s and MFU of each side, with a matmul timed alongside.
 
     ``clock``: "cpu" (process CPU time; the default with one thread) or "wall"; figures
     for the other clock are reported with a ``_wall`` / ``_cpu`` suffix on the speedup.
-    On CUDA the wall clock is used (CPU time does not see the GPU)."""
+    On CUDA the wall clock is used (CPU time does not see the GPU); ``tf32`` lets fp32
+    matmuls use TensorFloat-32 (both sides alike; reset afterwards)."""
     device = device or torch.device("cpu")
     if device.type == "cuda":
         clock = "wall"
-    sides = build_sides(size, device, bf16=bf16)
+    if tf32:
+        previous = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            figures = measure(size, rounds, repeat, device, bf16, clock, log, compiled=compiled)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = previous
+        tag = f"_{size}_{device.type}"
+        return {key.replace(tag, tag + "_tf32"): value for key, value in figures.items()}
+    sides = build_sides(size, device, bf16=bf16, compiled=compiled)
     dtype = torch.bfloat16 if bf16 else torch.float32
     a = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
     b = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)

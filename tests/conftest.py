@@ -28,3 +28,27 @@ def _threads():
 @pytest.fixture
 def tiny_cfg():
     return load_experiment(EXPERIMENT, "quick", TINY)
+
+
+class InlineExecutor:
+    """Runs each spec at once in this process: the runner's logic without process start-up costs."""
+
+    slots, cpus_per_run = 1, 1
+
+    def __init__(self):
+        self._done, self.submitted = [], []
+
+    def submit(self, spec):
+        from icl_lab.sweep import execute_run  # the sweep layer, imported only by the tests that use it
+
+        handle = object()
+        self.submitted.append(spec)
+        self._done.append((handle, execute_run(spec)))
+        return handle
+
+    def wait(self, handles, timeout):
+        done, self._done = self._done, []
+        return done
+
+    def close(self, cancel=False, handles=()):
+        pass

@@ -84,7 +84,8 @@ def eval_(run_dir: Path = typer.Argument(..., help="A run directory written by `
     pipeline, cfg = load_run(run_dir)
     if pipeline.kind == "regression":
         results = regression.evaluate_run(run_dir)
-        payload = mean_curves(results["in_distribution"])
+        payload = ({name: mean_curves(r["in_distribution"]) for name, r in results["members"].items()}
+                   if "members" in results else mean_curves(results["in_distribution"]))
     else:
         state = RunDir(run_dir).status()
         if state.get("state") not in ("trained", "finished"):

@@ -59,6 +59,10 @@ def sweep(experiment: Path = typer.Argument(..., help="Experiment TOML file or n
                                                      "(local default: cores / workers; ray default 1)."),
           gpus_per_run: float = typer.Option(0.0, help="GPUs each Ray task asks for (fractions share a GPU)."),
           retries: int = typer.Option(1, help="Retries of a failed run (each resumes from its checkpoint)."),
+          ensemble: bool = typer.Option(True, help="Train runs of one shape that differ only in seed, learning "
+                                        "rate, task pool, noise... at once, as one batched ensemble (each keeps "
+                                        "its own run directory); --no-ensemble trains every run alone."),
+          ensemble_size: int = typer.Option(8, help="Most runs in one ensemble."),
           out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/sweeps/<experiment>-<preset>)."),
           report: bool = typer.Option(True, help="Write report.csv/.json/.png when the sweep ends."),
           dry_run: bool = typer.Option(False, "--dry-run", help="List the runs and exit; nothing is written.")) -> None:
@@ -79,6 +83,8 @@ def sweep(experiment: Path = typer.Argument(..., help="Experiment TOML file or n
     check_options(executor, address, workers, cpus_per_run, gpus_per_run)  # and a missing ray, too
     if retries < 0:
         raise ConfigError(f"invalid --retries {retries}: expected an integer >= 0")
+    if ensemble_size < 1:
+        raise ConfigError(f"invalid --ensemble-size {ensemble_size}: expected an integer >= 1")
     sweep_dir = out if out is not None else plan.default_dir()
     if dry_run:
         for run in plan.runs:
@@ -92,7 +98,8 @@ def sweep(experiment: Path = typer.Argument(..., help="Experiment TOML file or n
         for note in getattr(backend, "warnings", []):
             typer.echo(f"warning: {note}", err=True)
         write_manifest(plan, sweep_dir)
-        summary = run_sweep(plan, sweep_dir, backend, retries=retries, display=SweepDisplay(len(plan.runs)))
+        summary = run_sweep(plan, sweep_dir, backend, retries=retries, display=SweepDisplay(len(plan.runs)),
+                            ensemble=ensemble_size if ensemble else 1)
     counts = {state: len(summary.names(state)) for state in ("finished", "skipped", "failed")}
     typer.echo(f"sweep {sweep_dir}: {len(plan.runs)} runs, {counts['finished']} finished, "
                f"{counts['skipped']} already finished, {counts['failed']} failed "

@@ -5,7 +5,10 @@
 ``to_dict()``), ``run(config, run_dir, resume=, force=, train_only=) -> results`` (writes
 config.json, status.json and results.json in ``run_dir``, plus whatever the kind draws; with
 ``train_only`` it stops at status ``trained``), ``config_of_record(config.json data) -> config``
-and ``summary(results, config) -> lines`` for the terminal.
+and ``summary(results, config) -> lines`` for the terminal. A kind that can train several runs
+at once as one batched ensemble (regression) also offers ``ensemble_key(config) -> str | None``
+(runs with equal keys may train together) and ``run_ensemble(configs, run_dirs, resume=) -> [results]``;
+the sweep groups runs by it, and ``train.ensemble = K`` in a file asks for it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from icl_lab.core.config_files import DEFAULT_KIND, build_dataclass, read_experiment
-from icl_lab.core.errors import RunError, check
+from icl_lab.core.errors import ConfigError, RunError, check
 from icl_lab.core.runs import RunDir
 from icl_lab.pipelines import bandits, cot, length_generalization, lsa, regression
+from icl_lab.training.ensemble import ensemble_key
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Pipeline:
     description: str
     config_of_record: Callable[[dict], Any]  # a run's config.json back to its typed config
     seed_key: str = "train.seed"  # what `icl-lab sweep --seeds` sets
+    ensemble_key: Callable[[Any], str | None] = lambda _cfg: None  # None: this kind trains runs one by one
+    run_ensemble: Callable[..., list[dict]] | None = None
 
 
 def _table(fn: Callable[[Any], str], key: str) -> Callable[[dict, Any], list[str]]:
@@ -39,7 +45,8 @@ PIPELINES: dict[str, Pipeline] = {
     "regression": Pipeline("regression", regression.load, regression.run,
                            lambda results, cfg: regression.summary(results, cfg.task.d),
                            "a sequence model vs classical learners on (x, y) prompts (regression, Boolean, Bayesian priors)",
-                           regression.build_config),
+                           regression.build_config, ensemble_key=ensemble_key,
+                           run_ensemble=regression.run_ensemble),
     "bandits": Pipeline("bandits", bandits.load_config, bandits.run_bandits, _table(bandits.format_table, "settings"),
                         "in-context bandits: DPT / AD vs UCB, Thompson sampling, LinUCB, the Bayes-optimal DP",
                         lambda record: build_dataclass(bandits.BanditExperimentConfig, record)),
@@ -69,6 +76,11 @@ def load_experiment(path: str | Path, preset: str | None = None,
                     overrides: list[str] | tuple[str, ...] = ()) -> tuple[Pipeline, Any]:
     """The pipeline and the validated config of an experiment file (preset, then overrides)."""
     pipeline = pipeline_of(path)
+    if pipeline.run_ensemble is None:
+        train = read_experiment(path, preset, list(overrides)).get("train")
+        if isinstance(train, dict) and "ensemble" in train:
+            raise ConfigError(f"invalid train.ensemble={train['ensemble']!r}: kind = {pipeline.kind!r} trains its "
+                              "models one by one (ensembles are for kind = 'regression')")
     return pipeline, pipeline.load(path, preset, list(overrides))
 
 

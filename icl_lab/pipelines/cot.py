@@ -202,7 +202,7 @@ def evaluate_model(model: TokenLM, task: CotTask, examples: list[CotExample], fm
             if fmt == "cot":
                 valid += answer is not None and bool(steps) and task.verify(example.problem, steps, answer)[0]
         _, stats = masked_loss(model, make_batch(pairs, PAD_ID).to(device))
-        forced += stats["answer_acc"] * len(chunk)
+        forced += float(stats["answer_acc"]) * len(chunk)
     n = len(examples)
     out = {"accuracy": right / n, "teacher_forced": forced / n}
     if fmt == "cot":

@@ -2,11 +2,17 @@
 
 Re-running the same sweep is the way to continue it: finished runs are skipped,
 interrupted, killed or failed ones resume from their checkpoints, missing ones start.
+
+Runs of one shape that differ only in settings an ensemble may vary (seed, learning rate, task
+pool, noise, ...: :func:`icl_lab.training.ensemble.ensemble_key`) and resume from the same step
+train at once, as one batched ensemble of up to ``ensemble`` members (1 turns this off); each
+keeps its own run directory, and its outcome, retries and report are its own.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -21,6 +27,7 @@ from icl_lab.core.runs import RunDir, atomic_write_json
 from icl_lab.sweep.executors import Executor
 from icl_lab.sweep.plan import SweepError, SweepPlan
 from icl_lab.sweep.worker import FAILED, FINISHED, SKIPPED, RunOutcome, RunSpec, is_finished, mark_failed, one_line
+from icl_lab.training.ensemble import checkpoint_step
 
 try:  # advisory lock against two sweeps driving the same directory (POSIX only)
     import fcntl
@@ -29,6 +36,7 @@ except ImportError:  # pragma: no cover - Windows
 
 MANIFEST = "sweep.json"
 LOCK = ".sweep.lock"
+ENSEMBLE = 8  # default largest ensemble of the sweep runner
 
 
 @dataclass
@@ -175,34 +183,70 @@ def _specs(plan: SweepPlan, sweep_dir: Path, threads: int) -> list[RunSpec]:
                     preset=plan.base.preset, overrides=run.overrides) for run in plan.runs]
 
 
-def _as_outcome(spec: RunSpec, result: RunOutcome | BaseException) -> RunOutcome:
-    """A worker's outcome; a dead worker becomes a failure recorded in the run's status.json."""
+def group_specs(plan: SweepPlan, specs: list[RunSpec], ensemble: int, slots: int) -> list[RunSpec]:
+    """The units of work: runs with equal ensemble keys and resume steps become ensembles of at
+    most ``ensemble`` members, split evenly so that ``slots`` workers all get work (with fewer
+    slots than 1000; a Ray cluster without --workers gets ensembles of the full size); every
+    other run stays alone. Units keep the order of the grid."""
+    if ensemble <= 1:
+        return list(specs)
+    configs = {run.name: run.config for run in plan.runs}
+    groups: dict[Any, list[RunSpec]] = {}
+    for spec in specs:
+        key = plan.pipeline.ensemble_key(configs[spec.name])
+        step = checkpoint_step(spec.run_dir) if key is not None else None
+        groups.setdefault((key, step) if key is not None and step is not None else spec.name, []).append(spec)
+    units: list[RunSpec] = []
+    for group in groups.values():
+        per = min(ensemble, math.ceil(len(group) / slots)) if slots < 1000 else ensemble
+        n_units = math.ceil(len(group) / max(1, per))
+        for i in range(n_units):
+            part = group[i::n_units]  # even sizes (differ by one at most)
+            units.append(part[0] if len(part) == 1 else _ensemble_spec(part))
+    return units
+
+
+def _ensemble_spec(members: list[RunSpec]) -> RunSpec:
+    first = members[0]
+    return RunSpec(f"ensemble of {len(members)} ({', '.join(m.name for m in members)})", first.run_dir, {},
+                   first.threads, members=tuple(members))
+
+
+def _as_outcomes(spec: RunSpec, result: RunOutcome | BaseException) -> list[tuple[RunSpec, RunOutcome]]:
+    """Each run's outcome from a worker's; a dead worker becomes a failure recorded in every one of
+    its runs' status.json."""
+    members = spec.members or (spec,)
     if isinstance(result, RunOutcome):
-        return result
+        return list(zip(members, result.members or (result,)))
     error = one_line(result)
-    mark_failed(spec.run_dir, error)
-    return RunOutcome(spec.name, FAILED, error=error, attempt=spec.attempt)
+    for member in members:
+        mark_failed(member.run_dir, error)
+    return [(m, RunOutcome(m.name, FAILED, error=error, attempt=m.attempt)) for m in members]
 
 
 def run_sweep(plan: SweepPlan, sweep_dir: str | Path, executor: Executor, *, retries: int = 1,
-              display: SweepDisplay | None = None) -> SweepSummary:
+              display: SweepDisplay | None = None, ensemble: int = ENSEMBLE) -> SweepSummary:
     """Run every unfinished run of ``plan`` in ``sweep_dir`` on ``executor``.
 
-    Finished runs are skipped, others start or resume (``resume=True``); a failed run is
-    retried up to ``retries`` more times, then reported with its error. The caller
+    Finished runs are skipped, others start or resume (``resume=True``), grouped into ensembles
+    of at most ``ensemble`` runs (:func:`group_specs`; 1: every run alone); a failed run is
+    retried (alone) up to ``retries`` more times, then reported with its error. The caller
     holds the :class:`SweepLock` and has written the manifest.
     """
     if retries < 0:
         raise SweepError(f"invalid --retries {retries}: expected an integer >= 0")
+    if ensemble < 1:
+        raise SweepError(f"invalid --ensemble {ensemble}: expected an integer >= 1 (1: no ensembles)")
     sweep_dir = Path(sweep_dir)
     display = display or SweepDisplay(len(plan.runs))
     summary = SweepSummary(sweep_dir)
-    queue: deque[RunSpec] = deque()
+    todo = []
     for spec in _specs(plan, sweep_dir, executor.cpus_per_run):
         if is_finished(RunDir(spec.run_dir)):
             summary.outcomes[spec.name] = RunOutcome(spec.name, SKIPPED)
         else:
-            queue.append(spec)
+            todo.append(spec)
+    queue: deque[RunSpec] = deque(group_specs(plan, todo, ensemble, executor.slots))
     if summary.outcomes:
         display.event(f"{len(summary.outcomes)} of {len(plan.runs)} runs already finished: skipped")
     attempts: Counter[str] = Counter()
@@ -211,30 +255,31 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, executor: Executor, *, ret
 
     def refresh() -> None:
         done = sum(o.state in (FINISHED, SKIPPED) for o in summary.outcomes.values())
-        display.set_counts(done, len(inflight), len(summary.failed))
+        display.set_counts(done, sum(len(spec.members) or 1 for spec in inflight.values()), len(summary.failed))
 
     try:
         while queue or inflight:
             while queue and len(inflight) < executor.slots:
                 spec = queue.popleft()
-                attempts[spec.name] += 1
-                spec = replace(spec, attempt=attempts[spec.name])
+                for member in spec.members or (spec,):
+                    attempts[member.name] += 1
+                spec = replace(spec, attempt=max(attempts[m.name] for m in spec.members or (spec,)), members=tuple(
+                    replace(m, attempt=attempts[m.name]) for m in spec.members))
                 inflight[executor.submit(spec)] = spec
                 resumed = " (resuming)" if (Path(spec.run_dir) / "checkpoint.pt").is_file() else ""
                 display.event(f"started {spec.name}{resumed}")
             refresh()
             for handle, result in executor.wait(list(inflight), timeout=1.0):
-                spec = inflight.pop(handle)
-                outcome = _as_outcome(spec, result)
-                if outcome.state == FAILED and attempts[spec.name] <= retries:
-                    display.event(f"failed {spec.name}: {outcome.error} (retry {attempts[spec.name]}/{retries})",
-                                  keep=True)
-                    queue.append(spec)
-                    continue
-                summary.outcomes[spec.name] = outcome
-                verb = "failed" if outcome.state == FAILED else outcome.state
-                detail = f": {outcome.error}" if outcome.error else f" in {outcome.seconds:.0f}s"
-                display.event(f"{verb} {spec.name}{detail}", keep=outcome.state == FAILED)
+                for member, outcome in _as_outcomes(inflight.pop(handle), result):
+                    if outcome.state == FAILED and attempts[member.name] <= retries:
+                        display.event(f"failed {member.name}: {outcome.error} "
+                                      f"(retry {attempts[member.name]}/{retries})", keep=True)
+                        queue.append(member)
+                        continue
+                    summary.outcomes[member.name] = outcome
+                    verb = "failed" if outcome.state == FAILED else outcome.state
+                    detail = f": {outcome.error}" if outcome.error else f" in {outcome.seconds:.0f}s"
+                    display.event(f"{verb} {member.name}{detail}", keep=outcome.state == FAILED)
             refresh()
     except BaseException:
         executor.close(cancel=True, handles=list(inflight))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class RunSpec:
     experiment: str = ""  # absolute path of the experiment file; the run's config is rebuilt from
     preset: str = ""  # it, the preset and the overrides by the file's own pipeline
     overrides: tuple[str, ...] = ()
+    # An ensemble: these runs (of one shape) train at once; name and run_dir then only label it.
+    members: tuple["RunSpec", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class RunOutcome:
     seconds: float = 0.0
     error: str = ""
     attempt: int = 1
+    members: tuple["RunOutcome", ...] = ()  # an ensemble's: one outcome per member run
 
 
 def is_finished(run: RunDir) -> bool:
@@ -75,7 +79,10 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     A run is always started with ``resume=True``: a fresh directory is created, an
     interrupted, killed or failed one continues from its checkpoint, and a finished
     one is left alone. ``KeyboardInterrupt`` propagates (train() checkpoints first).
+    A spec with ``members`` trains them as one ensemble (:func:`execute_ensemble`).
     """
+    if spec.members:
+        return execute_ensemble(spec)
     import torch
 
     from icl_lab.pipelines import load_experiment
@@ -97,3 +104,45 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     except RunBusyError as exc:  # leave the other writer's status alone
         return RunOutcome(spec.name, FAILED, 0.0, str(exc), spec.attempt)
     return RunOutcome(spec.name, FINISHED, time.perf_counter() - t0, attempt=spec.attempt)
+
+
+def execute_ensemble(spec: RunSpec) -> RunOutcome:
+    """Train and evaluate ``spec.members`` at once with their pipeline's ``run_ensemble``; one
+    outcome per member (finished, or failed with its error recorded as :func:`execute_run` does).
+    If another process holds one of the run directories, the members run one by one instead."""
+    import torch
+
+    from icl_lab.pipelines import load_experiment
+
+    runs = [RunDir(member.run_dir) for member in spec.members]
+    torch.set_num_threads(max(1, spec.threads))
+    t0 = time.perf_counter()
+    with ExitStack() as held:
+        try:
+            for run in runs:
+                held.enter_context(run.locked())
+        except RunBusyError:
+            held.close()
+            return _group(spec, [execute_run(member) for member in spec.members])
+        error = details = ""
+        try:
+            loaded = [load_experiment(m.experiment, m.preset, m.overrides) for m in spec.members]
+            loaded[0][0].run_ensemble([cfg for _, cfg in loaded], [run.path for run in runs], resume=True)
+        except Exception as exc:  # reported per member below: status.json, error.txt, the sweep report
+            error, details = one_line(exc), traceback.format_exc()
+        seconds = time.perf_counter() - t0
+        outcomes = []
+        for member, run in zip(spec.members, runs):
+            if is_finished(run):
+                outcomes.append(RunOutcome(member.name, FINISHED, seconds, attempt=member.attempt))
+                continue
+            own = run.status().get("error") or error or "not finished"  # e.g. its own divergence
+            mark_failed(run.path, own, details)
+            outcomes.append(RunOutcome(member.name, FAILED, seconds, own, member.attempt))
+    return _group(spec, outcomes)
+
+
+def _group(spec: RunSpec, outcomes: list[RunOutcome]) -> RunOutcome:
+    state = FINISHED if all(o.state != FAILED for o in outcomes) else FAILED
+    return RunOutcome(spec.name, state, max((o.seconds for o in outcomes), default=0.0), attempt=spec.attempt,
+                      members=tuple(outcomes))

@@ -41,7 +41,12 @@ def training_loss(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, step: in
     """
     if hasattr(model, "training_loss"):
         return model.training_loss(xs, ys, step)
-    out = model(xs, ys).float()
+    return prompt_loss(model(xs, ys).float(), ys, loss)
+
+
+def prompt_loss(out: torch.Tensor, ys: torch.Tensor, loss: str = "mse") -> torch.Tensor:
+    """The task family's loss of predictions ``out`` for labels ``ys`` (same shape), averaged over
+    every element."""
     if loss == "bce":
         return F.binary_cross_entropy_with_logits(out, (ys > 0).float())
     return ((out - ys) ** 2).mean()

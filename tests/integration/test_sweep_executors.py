@@ -60,9 +60,11 @@ def killed(tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "sweep"
     log_path = out.parent / "killed.log"
     with open(log_path, "w") as log:
-        # One worker: runs start in plan order, so TWIN has not started when KILLED checkpoints
-        # (with two, a slow worker start let the other run finish and TWIN begin: seen in CI).
-        proc = subprocess.Popen([sys.executable, "-m", "icl_lab.cli.sweep", *sweep_args(out, "--no-report", workers=1)],
+        # One worker and no ensembles: runs start one by one in plan order, so TWIN has not started
+        # when KILLED checkpoints (with two, a slow worker start let the other run finish and TWIN
+        # begin: seen in CI). The re-run below groups what is left into ensembles.
+        proc = subprocess.Popen([sys.executable, "-m", "icl_lab.cli.sweep",
+                                 *sweep_args(out, "--no-report", "--no-ensemble", workers=1)],
                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         checkpoint, deadline = out / KILLED / "checkpoint.pt", time.monotonic() + 120
         try:

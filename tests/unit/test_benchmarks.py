@@ -184,3 +184,49 @@ def test_main_job_peak_is_the_childs_own_not_the_parents(tmp_path):
     assert proc.returncode == 0 and ballast.sum() == 2**27
     child_peak_gib = int(peak_file.read_text()) / 2**20
     assert 0.01 < child_peak_gib < 0.9  # python + torch + icl_lab: a few hundred MiB
+
+
+def test_ensemble_benchmark_sides_do_the_same_update():
+    """Both sides of the ensemble benchmark train the same K models by the same rule: after one
+    step each, the batched members' weights equal the one-by-one models' (float tolerance)."""
+    from benchmarks import ensemble as bench
+
+    sides, models = bench.build_sides(bench.size_config("quick"), 2, torch.device("cpu"), batched=True)
+    for fn in sides.values():
+        fn()
+    for a, b in zip(models["ensemble"], models["sequential"]):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-3)  # one AdamW step of lr 1e-3
+    figures = bench.measure("quick", rounds=1, ks=(1, 2))
+    assert figures["ensemble_speedup_quick_k2"] > 0 and figures["ensemble_batched_speedup_quick_k2"] > 0
+
+
+def test_cuda_script_without_a_gpu_says_so_and_exits_2(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the CUDA script would run (minutes), not refuse")
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--device", "cuda"])
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith("error: --device cuda: torch sees no CUDA")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU script is tested where one is")
+def test_cuda_script_projects_the_paper_preset():
+    from benchmarks.__main__ import cuda_sections
+
+    r = cuda_sections(quick=True)
+    assert r["paper_preset_projected_hours_bf16"] > 0 and "ensemble_speedup_tiny_cuda_k8" in r
+
+
+@pytest.mark.slow
+def test_compiled_lab_step_matches_the_eager_one():
+    """The GPU script's ``lab_compiled`` side (torch.compile, CUDA graphs on a GPU) trains the same model:
+    its losses over two steps equal the eager lab side's. On a CPU compiling takes ~40 s, hence slow."""
+    import torch
+
+    from benchmarks.throughput import build_sides
+
+    sides = build_sides("tiny", torch.device("cpu"), compiled=True)
+    for _ in range(2):
+        assert sides["lab_compiled"]() == pytest.approx(sides["lab"](), rel=1e-5)

@@ -23,29 +23,7 @@ from icl_lab.sweep import (
     write_manifest,
     write_report,
 )
-from tests.conftest import EXPERIMENT, TINY
-
-
-class InlineExecutor:
-    """Runs each spec at once in this process: the runner's logic without process start-up costs."""
-
-    slots, cpus_per_run = 1, 1
-
-    def __init__(self):
-        self._done, self.submitted = [], []
-
-    def submit(self, spec):
-        handle = object()
-        self.submitted.append(spec)
-        self._done.append((handle, execute_run(spec)))
-        return handle
-
-    def wait(self, handles, timeout):
-        done, self._done = self._done, []
-        return done
-
-    def close(self, cancel=False, handles=()):
-        pass
+from tests.conftest import EXPERIMENT, TINY, InlineExecutor
 
 
 def die_on_first_attempt(spec):
