@@ -24,10 +24,14 @@ def _best_ucb(results: dict) -> float:
 CLAIMS = (
     Within("Online, DPT's regret at the horizon H is within 10% of Thompson sampling's (ratio DPT / TS)",
            lambda r: _final(r, "dpt") / _final(r, "thompson"), paper_value="DPT ≈ Thompson sampling (K = 5, H = 500)",
-           target=1.0, tol=0.1, shows_at=("paper",),
-           scale_note="quick pretrains 2.5k steps on 20k tasks at H = 50; the paper 100k tasks at H = 500"),
+           target=1.0, tol=0.1, shows_at=("cpu", "paper"),
+           scale_note="quick pretrains 2.5k steps on 20k tasks (ratio 1.11); the cpu preset 10k steps on 100k "
+                      "tasks (1.05 when measured); the paper 500k steps at H = 500"),
     AtMost("Online, DPT beats UCB: its regret at H over the best UCB variant's is ≤ 1",
            lambda r: _final(r, "dpt") / _best_ucb(r), paper_value="DPT below UCB (K = 5, H = 500)", bound=1.0),
+    AtMost("Offline, DPT-greedy is no worse than LCB: its simple regret over LCB's at the largest dataset is ≤ 1",
+           lambda r: r["offline"]["model_greedy"]["mean"][-1] / r["offline"]["lcb"]["mean"][-1],
+           paper_value="DPT-greedy offline at least as good as LCB", bound=1.0),
 )
 
 

@@ -24,7 +24,9 @@ CLAIMS = (
            lambda r: _final(r, "ad") / _final(r, SOURCE),
            paper_value="AD ≈ LinUCB (d = 5, 10 arms, σ = 1.5, H = 200)", target=1.0, tol=0.1,
            shows_at=("paper",),
-           scale_note="quick imitates 10k histories of H = 30 for 2k steps; the paper 100k of H = 200"),
+           scale_note="quick imitates 10k histories of H = 30 for 2k steps (ratio 1.31); 10k steps on 50k "
+                      "histories at 42k, 80k and 207k parameters stay at 1.31-1.32 (argmax agreement 0.68-0.69); "
+                      "Lin, Bai and Mei train 8 layers for 1.25M steps at batch 128 (250x the samples)"),
 )
 
 

@@ -14,6 +14,9 @@ Conventions (those of the DPT code base, Lee et al. 2023):
 * ``thompson``   Gaussian TS with a Gaussian prior N(m0, v0) and known noise σ². For
   DPT's U[0, 1] means the prior is *not* Gaussian: TS uses the moment-matched
   N(1/2, 1/12) (DPT's choice), so it is not exactly Bayes-optimal-sampling there;
+* ``thompson_exact``  Gaussian TS with the exact posterior of U[low, high] means: each arm's
+  mean is drawn from N(ȳ, σ²/n) truncated to [low, high] (posterior sampling, the policy DPT's
+  theory says a fully trained DPT runs);
 * ``beta_ts``    Beta(a, b) TS for Bernoulli rewards (the exact prior);
 * ``linucb``     θ̂ = A⁻¹b, A = λI + Σ x xᵀ, index x_kᵀθ̂ + α √(x_kᵀ A⁻¹ x_k);
 * ``lin_ts``     exact Gaussian posterior for θ ~ N(0, s² I) and noise σ², one sample.
@@ -28,6 +31,7 @@ import math
 from typing import Callable
 
 import numpy as np
+from scipy import stats
 
 from icl_lab.core.errors import ConfigError
 from icl_lab.tasks.bandits import BanditTasks
@@ -153,6 +157,23 @@ class GaussianThompson(BanditPolicy):
         return (mean + np.sqrt(var) * self.rng.normal(size=mean.shape)).argmax(-1)
 
 
+class ExactThompson(BanditPolicy):
+    """Posterior sampling for Gaussian arms with U[low, high] means (``tasks.cfg``) and known noise:
+    one draw per arm from its truncated-normal posterior (the prior itself if unpulled)."""
+
+    name = "thompson_exact"
+
+    def act(self, t: int) -> np.ndarray:
+        cfg = self.tasks.cfg
+        low, high = cfg.mean_low, cfg.mean_high
+        pulled = self.counts > 0
+        mean = np.where(pulled, self.empirical_means, 0.5 * (low + high))
+        std = np.where(pulled, cfg.noise_std / np.sqrt(np.maximum(self.counts, 1)), 1e9)  # ~flat when unpulled
+        draw = stats.truncnorm.rvs((low - mean) / std, (high - mean) / std, loc=mean, scale=std,
+                                   random_state=self.rng)
+        return draw.argmax(-1)
+
+
 class BetaThompson(BanditPolicy):
     """Thompson sampling for Bernoulli arms with a Beta(a, b) prior."""
 
@@ -262,7 +283,7 @@ OFFLINE_METHODS = ("empirical_mean", "lcb", "posterior_mean")
 def make_policy(name: str, *, noise_std: float = 0.3, prior_mean: float = 0.5, prior_var: float = 1 / 12,
                 theta_std: float = 1.0) -> BanditPolicy:
     """A policy from a short name: ``uniform``, ``greedy``, ``eps_greedy:0.1``, ``ucb1:1.41``,
-    ``ucb:1.0`` (DPT's UCB), ``thompson``, ``beta_ts``, ``linucb:1,2`` (λ, α), ``lin_ts``."""
+    ``ucb:1.0`` (DPT's UCB), ``thompson``, ``thompson_exact``, ``beta_ts``, ``linucb:1,2`` (λ, α), ``lin_ts``."""
     kind, _, arg = name.partition(":")
     args = [float(a) for a in arg.split(",") if a]
     makers: dict[str, Callable[[], BanditPolicy]] = {
@@ -271,6 +292,7 @@ def make_policy(name: str, *, noise_std: float = 0.3, prior_mean: float = 0.5, p
         "ucb1": lambda: UCB1(*(args or [math.sqrt(2)])),
         "ucb": lambda: DPTUCB(*(args or [1.0])),
         "thompson": lambda: GaussianThompson(prior_mean, prior_var, noise_std),
+        "thompson_exact": ExactThompson,
         "beta_ts": lambda: BetaThompson(*(args or [1.0, 1.0])),
         "linucb": lambda: LinUCB(*(args or [1.0, 1.0])),
         "lin_ts": lambda: LinearThompson(theta_std, noise_std),

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from icl_lab.baselines.bandit_posterior import optimal_arm_posterior, prefix_statistics, total_variation
 from icl_lab.baselines.bandits import OFFLINE_METHODS, BanditPolicy, arm_statistics, offline_choice
 from icl_lab.models.bandit_transformer import BanditTransformer
-from icl_lab.tasks.bandits import BanditTasks, mean_and_se, pseudo_regret
+from icl_lab.tasks.bandits import BanditEnvConfig, BanditTasks, mean_and_se, pseudo_regret
 from icl_lab.training.bandit_data import random_policy_actions, rollout
 
 
@@ -95,14 +96,14 @@ def online_regret(learners: dict[str, BanditPolicy], tasks: BanditTasks, rewards
 
 def offline_simple_regret(tasks: BanditTasks, rewards: np.ndarray, sizes: list[int], seed: int,
                           model: BanditTransformer | None = None, *, c: float = 1.0, prior_mean: float = 0.5,
-                          prior_var: float = 1 / 12) -> dict[str, dict[str, Any]]:
+                          prior_var: float = 1 / 12, context: str = "dirichlet") -> dict[str, dict[str, Any]]:
     """Simple regret against dataset size n of the offline choosers (and the model's
     greedy arm after n transitions), on a random-policy dataset drawn from the same
-    Dirichlet policy as DPT's pretraining contexts."""
+    random policy as DPT's pretraining contexts (``context``, see training.bandit_data)."""
     horizon = max(sizes)
     if horizon > rewards.shape[1]:
         raise ValueError(f"offline sizes up to {horizon} exceed the reward table's {rewards.shape[1]} steps")
-    actions = random_policy_actions(tasks.n_tasks, tasks.n_arms, horizon, np.random.default_rng(seed))
+    actions = random_policy_actions(tasks.n_tasks, tasks.n_arms, horizon, np.random.default_rng(seed), context)
     obs = np.take_along_axis(rewards[:, :horizon], actions[..., None], axis=2)[..., 0]  # [B, n]
     noise = tasks.cfg.noise_std
     choices: dict[str, list[np.ndarray]] = {m: [] for m in OFFLINE_METHODS}
@@ -136,3 +137,51 @@ def imitation_accuracy(model: BanditTransformer, actions: np.ndarray, rewards: n
     logits = model(torch.as_tensor(actions[:, :-1], device=dev).long(),
                    torch.as_tensor(rewards[:, :-1], device=dev).float(), feats)
     return float((logits.argmax(-1).cpu().numpy() == actions).mean())
+
+
+def held_out_contexts(tasks: BanditTasks, rewards: np.ndarray, seed: int, context: str = "dirichlet"
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Random-policy contexts (actions, rewards) [B, T] on held-out tasks: drawn independently
+    of the optimal arm, as DPT's theory requires for the model to output P(a* | D)."""
+    actions = random_policy_actions(tasks.n_tasks, tasks.n_arms, rewards.shape[1], np.random.default_rng(seed),
+                                    context)
+    return actions, np.take_along_axis(rewards, actions[..., None], axis=2)[..., 0]
+
+
+@torch.no_grad()
+def model_probabilities(model: BanditTransformer, actions: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+    """The model's action distribution [B, T + 1, K] after each prefix 0..T of the contexts."""
+    dev = next(model.parameters()).device
+    logits = model(torch.as_tensor(actions, device=dev).long(), torch.as_tensor(rewards, dtype=torch.float32,
+                                                                                 device=dev))
+    return logits.double().softmax(-1).cpu().numpy()
+
+
+def posterior_distance(env: BanditEnvConfig, actions: np.ndarray, rewards: np.ndarray, best_arm: np.ndarray,
+                       policies: dict[str, np.ndarray], rows_per_block: int = 2048) -> dict[str, Any]:
+    """Each policy's mean total-variation distance to the exact P(a* = a | D) by prefix length.
+
+    ``policies``: name -> action distribution [B, T + 1, K] on the contexts (actions, rewards)
+    [B, T]. Also the cross-entropy of each against the true optimal arm next to the exact
+    posterior's (the lowest any predictor can reach on these contexts), so the gap a model's
+    training loss can still close is visible. Gaussian arms add ``thompson``: the action
+    distribution of Gaussian Thompson sampling with the moment-matched normal prior."""
+    counts, sums = prefix_statistics(actions, rewards, env.n_arms)  # [B, T + 1, K]
+    b, t1, k = counts.shape
+    flat = lambda prior: np.concatenate([  # noqa: E731  (blocks bound the quadrature's memory)
+        optimal_arm_posterior(env, counts.reshape(-1, k)[i:i + rows_per_block],
+                              sums.reshape(-1, k)[i:i + rows_per_block], prior=prior)
+        for i in range(0, b * t1, rows_per_block)]).reshape(b, t1, k)
+    exact = flat("exact")
+    policies = dict(policies)
+    if env.kind == "gaussian" and env.mean_prior == "uniform":
+        policies["thompson"] = flat("gaussian")
+    label = np.broadcast_to(best_arm[:, None], (b, t1))
+
+    def cross_entropy(p: np.ndarray) -> dict[str, Any]:
+        return summarize(-np.log(np.clip(np.take_along_axis(p, label[..., None], 2)[..., 0], 1e-12, None)))
+
+    return {"t": list(range(t1)), "n_contexts": b,
+            "tv": {name: summarize(total_variation(p, exact)) for name, p in policies.items()},
+            "cross_entropy": {"posterior": cross_entropy(exact),
+                              **{name: cross_entropy(p) for name, p in policies.items()}}}

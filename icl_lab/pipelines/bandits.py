@@ -34,10 +34,18 @@ from icl_lab.baselines.bandits import BanditPolicy, make_policy
 from icl_lab.core.config_files import build_dataclass, expect_kind, read_experiment
 from icl_lab.core.errors import ConfigError, check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
-from icl_lab.evaluation.bandits import ModelPolicy, imitation_accuracy, offline_simple_regret, online_regret
+from icl_lab.evaluation.bandits import (
+    ModelPolicy,
+    held_out_contexts,
+    imitation_accuracy,
+    model_probabilities,
+    offline_simple_regret,
+    online_regret,
+    posterior_distance,
+)
 from icl_lab.models.bandit_transformer import BanditModelConfig
 from icl_lab.tasks.bandits import BanditEnvConfig, reward_table, sample_tasks
-from icl_lab.training.bandit_data import ChunkedDataset, DataSpec, make_chunk, write_dataset
+from icl_lab.training.bandit_data import CONTEXTS, ChunkedDataset, DataSpec, make_chunk, write_dataset
 from icl_lab.training.bandits import train_bandit_model
 from icl_lab.training.config import TrainConfig
 
@@ -56,8 +64,16 @@ class SettingConfig:
     n_train_tasks: int = 10_000
     chunk_size: int = 2_000
     steps: int = 0  # training steps; 0 = train.steps
+    lr: float = 0.0  # peak learning rate; 0 = train.lr
+    batch_size: int = 0  # 0 = train.batch_size
+    n_layer: int = 0  # 0 = model.n_layer (the DPT and Lin-Bai-Mei releases use different depths)
+    n_head: int = 0  # 0 = model.n_head
     learners: tuple[str, ...] = ("uniform", "greedy", "thompson", "ucb:1")
     offline_sizes: tuple[int, ...] = ()  # offline simple regret at these dataset sizes
+    context: str = "dirichlet"  # dpt: random policy of the pretraining contexts (training.bandit_data)
+    uniform_share: float = 0.0  # ad: fraction of pretraining histories from the uniform policy
+    posterior_contexts: int = 0  # > 0: distance to the exact P(a* | D) on this many held-out contexts
+    noise_shift: tuple[float, ...] = ()  # gaussian: also evaluate online at these test-time noise levels
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -73,6 +89,14 @@ class SettingConfig:
                              f"sizes in 0..horizon={self.env.horizon}")
         if self.n_train_tasks < 1 or self.chunk_size < 1 or self.steps < 0:
             raise ConfigError("invalid n_train_tasks / chunk_size (>= 1) or steps (>= 0)")
+        for name in ("lr", "batch_size", "n_layer", "n_head"):
+            check(getattr(self, name) >= 0, name, getattr(self, name), "0 (the shared value) or a number > 0")
+        check(self.context in CONTEXTS, "context", self.context, " or ".join(map(repr, CONTEXTS)))
+        check(0 <= self.uniform_share <= 1, "uniform_share", self.uniform_share, "a number in [0, 1]")
+        check(self.posterior_contexts >= 0 and (not self.posterior_contexts or self.env.kind != "linear"),
+              "posterior_contexts", self.posterior_contexts, "0 (off), or > 0 on a K-armed bandit")
+        check(all(s > 0 for s in self.noise_shift) and (not self.noise_shift or self.env.kind == "gaussian"),
+              "noise_shift", list(self.noise_shift), "noise levels > 0, on a Gaussian bandit")
 
 
 @dataclass(frozen=True)
@@ -105,6 +129,11 @@ class BanditExperimentConfig:
         missing = [s for s in self.run if s not in self.settings]
         if missing or not self.run:
             raise ConfigError(f"invalid run={list(self.run)}: settings are {', '.join(self.settings) or 'none'}")
+        for name, setting in self.settings.items():  # each setting's model must be buildable
+            size = model_size(self, setting)
+            if size.n_embd % size.n_head:
+                raise ConfigError(f"invalid settings.{name}.n_head={size.n_head}: expected a divisor of "
+                                  f"model.n_embd={size.n_embd}")
         if self.n_eval_tasks < 2:
             raise ConfigError(f"invalid n_eval_tasks={self.n_eval_tasks}: expected >= 2 (standard errors)")
         BanditModelConfig(2, 1, **dataclasses.asdict(self.model))  # the model's own size checks
@@ -142,18 +171,26 @@ def make_learners(setting: SettingConfig) -> dict[str, BanditPolicy]:
     return learners
 
 
+def model_size(cfg: BanditExperimentConfig, setting: SettingConfig) -> ModelSize:
+    """The shared [model] size with the setting's own depth and heads where it sets them."""
+    return dataclasses.replace(cfg.model, n_layer=setting.n_layer or cfg.model.n_layer,
+                               n_head=setting.n_head or cfg.model.n_head)
+
+
 def _model(cfg: BanditExperimentConfig, setting: SettingConfig, out: Path, *, resume: bool,
            force: bool, log: Callable[[str], None]) -> tuple[Any, ChunkedDataset, float, float]:
     """Write (or reuse) the pretraining data and train (or reuse) the model of a setting."""
     env = setting.env
     log(f"{out.name}: {setting.n_train_tasks} {setting.method} pretraining tasks -> {out / 'data'}")
-    spec = DataSpec(env, setting.method, setting.source, setting.n_train_tasks, setting.chunk_size, cfg.data_seed)
+    spec = DataSpec(env, setting.method, setting.source, setting.n_train_tasks, setting.chunk_size, cfg.data_seed,
+                    setting.context, setting.uniform_share)
     t0 = time.perf_counter()
     dataset = ChunkedDataset(write_dataset(spec, out / "data"))
     data_s = time.perf_counter() - t0
     model_cfg = BanditModelConfig(env.n_arms, env.horizon, env.feature_dim,
-                                  env.kind == "linear" and not env.fixed_arms, **dataclasses.asdict(cfg.model))
-    train_cfg = dataclasses.replace(cfg.train, steps=setting.steps or cfg.train.steps)
+                                  env.kind == "linear" and not env.fixed_arms, **dataclasses.asdict(model_size(cfg, setting)))
+    train_cfg = dataclasses.replace(cfg.train, steps=setting.steps or cfg.train.steps, lr=setting.lr or cfg.train.lr,
+                                    batch_size=setting.batch_size or cfg.train.batch_size)
     log(f"{out.name}: training {train_cfg.steps} steps in {out / 'run'}")
     t0 = time.perf_counter()
     model = train_bandit_model(model_cfg, train_cfg, dataset, out / "run", resume=resume, force=force,
@@ -206,7 +243,11 @@ def run_setting(cfg: BanditExperimentConfig, name: str, out_dir: str | Path, *, 
     if setting.offline_sizes:
         prior_mean, prior_var = env.gaussian_prior
         offline = offline_simple_regret(tasks, rewards, list(setting.offline_sizes), cfg.eval_seed + 1, model,
-                                        prior_mean=prior_mean, prior_var=prior_var)
+                                        prior_mean=prior_mean, prior_var=prior_var, context=setting.context)
+    if setting.posterior_contexts:
+        extra["posterior"] = _posterior(setting, model, cfg.eval_seed)
+    if setting.noise_shift:
+        extra["noise_shift"] = _noise_shift(setting, learners, cfg.n_eval_tasks, cfg.eval_seed)
     result = {"record": record, "env": dataclasses.asdict(env), "method": setting.method,
               "n_eval_tasks": cfg.n_eval_tasks, "online": online, "offline": offline, **extra,
               "timings_s": {k: round(v, 2) for k, v in timings.items()}}
@@ -217,6 +258,36 @@ def run_setting(cfg: BanditExperimentConfig, name: str, out_dir: str | Path, *, 
     log(f"{name}: " + ", ".join(f"{k} {v['final_mean']:.2f}±{v['final_se']:.2f}" for k, v in online.items())
         + f" ({', '.join(f'{k} {v:.0f}s' for k, v in timings.items())})")
     return result
+
+
+def _posterior(setting: SettingConfig, model, seed: int) -> dict[str, Any]:
+    """Distance of the model (and of Gaussian TS) to the exact P(a* | D) on held-out
+    random-policy contexts of the pretraining distribution."""
+    env = setting.env
+    tasks = sample_tasks(env, setting.posterior_contexts, np.random.default_rng([seed, 2]))
+    # H − 1 transitions: prefixes 0..H−1, the ones the model is trained on and acts from online
+    table = reward_table(tasks, env.horizon - 1, np.random.default_rng([seed, 3]))
+    actions, rewards = held_out_contexts(tasks, table, seed + 4, setting.context)
+    policies = {} if model is None else {setting.method: model_probabilities(model, actions, rewards)}
+    return posterior_distance(env, actions, rewards, tasks.best_arm, policies)
+
+
+def _noise_shift(setting: SettingConfig, learners: dict[str, BanditPolicy], n_tasks: int, seed: int
+                 ) -> dict[str, Any]:
+    """Regret at the horizon (mean ± s.e.) of every learner on tasks whose reward noise is σ'
+    instead of the training σ. The model keeps its weights; the classical learners are told σ'
+    (they know the noise, the model has to infer it from the rewards)."""
+    out = {}
+    for sigma in setting.noise_shift:
+        env = dataclasses.replace(setting.env, noise_std=sigma)
+        tasks = sample_tasks(env, n_tasks, np.random.default_rng([seed, 0]))
+        rewards = reward_table(tasks, env.horizon, np.random.default_rng([seed, 5]))
+        shifted = {**{name: p for name, p in learners.items() if isinstance(p, ModelPolicy)},
+                   **make_learners(dataclasses.replace(setting, env=env))}
+        online = online_regret(shifted, tasks, rewards, seed)
+        out[f"{sigma:g}"] = {name: {"final_mean": s["final_mean"], "final_se": s["final_se"]}
+                             for name, s in online.items()}
+    return out
 
 
 # ----------------------------------------------------------------------------- the suite
@@ -316,13 +387,14 @@ def figure_results(setting: str, preset: str, runs: str | Path, extra: list[str]
 
     Results live in ``<runs>/bandits-<preset>/<setting>``, shared by the four bandit figures
     and by ``icl-lab run bandits --out <runs>/bandits-<preset>``, so a finished CLI run is
-    reused, not retrained. ``preset``: quick | paper | smoke (the quick preset shrunk to
+    reused, not retrained. ``preset``: quick | cpu | paper | smoke (the quick preset shrunk to
     seconds, for tests)."""
-    if preset not in ("quick", "paper", "smoke"):
-        raise ConfigError(f"invalid preset {preset!r}: expected 'quick' or 'paper' (or 'smoke')")
+    if preset not in ("quick", "cpu", "paper", "smoke"):
+        raise ConfigError(f"invalid preset {preset!r}: expected 'quick', 'cpu' or 'paper' (or 'smoke')")
     cfg = load_config(EXPERIMENT, preset, [f"run={setting}", *extra])
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     result = run_setting(cfg, setting, Path(runs) / f"bandits-{preset}", resume=True)
-    keep = ("env", "method", "n_eval_tasks", "online", "offline", "imitation_accuracy", "bayes_optimal")
+    keep = ("env", "method", "n_eval_tasks", "online", "offline", "imitation_accuracy", "bayes_optimal",
+            "posterior", "noise_shift")
     return {k: result[k] for k in keep if k in result}

@@ -2,11 +2,18 @@
 
 Two recipes (Lee et al. 2023, arXiv:2306.14892; Lin et al. 2023, arXiv:2310.08566; Laskin et al. 2022, arXiv:2210.14215):
 
-* ``dpt`` (Lee et al. 2023): the context is i.i.d. pulls from a random policy — per task,
-  arm probabilities ~ Dirichlet(1, …, 1), so some contexts explore evenly and others
-  concentrate on a few arms — and the label at every prefix is the optimal arm.
+* ``dpt`` (Lee et al. 2023): the context is i.i.d. pulls from a random policy and the label
+  at every prefix is the optimal arm. The policy's arm probabilities are, per task (``context``):
+  ``dirichlet`` — p ~ Dirichlet(1, …, 1); ``dpt_release`` — as the authors' released data
+  collection (collect_data.py of jon--lee/decision-pretrained-transformer): p = (1 − c)·Dirichlet
+  + c·(one-hot on a uniformly drawn arm), c uniform on {0, 0.1, …, 1}, so one context in
+  eleven pulls a single arm only and many concentrate on one arm, as an online learner's own
+  history does late in an episode.
 * ``ad`` (Laskin et al. 2022; Lin, Bai & Mei 2023): the context is the learning history
-  of a source algorithm (e.g. LinUCB) and the label at prefix t is its action a_t.
+  of a source algorithm (e.g. LinUCB) and the label at prefix t is its action a_t. With
+  ``uniform_share`` = u each history comes from the uniform policy with probability u and
+  from the source otherwise (Lin, Bai & Mei's distribution-ratio experiment mixes uniform and
+  Thompson-sampling histories 50/50 and 90/10 in their released collect_data.py).
 
 One trajectory is T transitions; arrays of a chunk of n tasks::
 
@@ -39,6 +46,7 @@ from icl_lab.tasks.bandits import BanditEnvConfig, BanditTasks, reward_table, sa
 
 DATA_FORMAT = 1
 METHODS = ("dpt", "ad")
+CONTEXTS = ("dirichlet", "dpt_release")
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,16 @@ class DataSpec:
     n_tasks: int = 10_000
     chunk_size: int = 2_000
     seed: int = 0
+    context: str = "dirichlet"  # dpt only: the random policy of the contexts (see the module docstring)
+    uniform_share: float = 0.0  # ad only: fraction of histories from the uniform policy instead of the source
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"invalid method={self.method!r}: expected one of {', '.join(METHODS)}")
+        if self.context not in CONTEXTS:
+            raise ValueError(f"invalid context={self.context!r}: expected one of {', '.join(CONTEXTS)}")
+        if not 0 <= self.uniform_share <= 1:
+            raise ValueError(f"invalid uniform_share={self.uniform_share!r}: expected a number in [0, 1]")
         if self.n_tasks < 1 or self.chunk_size < 1:
             raise ValueError(f"invalid n_tasks={self.n_tasks} / chunk_size={self.chunk_size}: expected >= 1")
 
@@ -62,9 +76,15 @@ class DataSpec:
         return json.loads(json.dumps(asdict(self)))
 
 
-def random_policy_actions(n_tasks: int, n_arms: int, horizon: int, rng: np.random.Generator) -> np.ndarray:
-    """[B, T] i.i.d. pulls from per-task arm probabilities ~ Dirichlet(1_K)."""
+def random_policy_actions(n_tasks: int, n_arms: int, horizon: int, rng: np.random.Generator,
+                          context: str = "dirichlet") -> np.ndarray:
+    """[B, T] i.i.d. pulls from per-task arm probabilities: ~ Dirichlet(1_K) (``dirichlet``), or
+    mixed with a point mass on a random arm with weight c ~ U{0, 0.1, …, 1} (``dpt_release``)."""
     probs = rng.dirichlet(np.ones(n_arms), size=n_tasks)  # [B, K]
+    if context == "dpt_release":
+        weight = rng.integers(0, 11, size=(n_tasks, 1)) / 10
+        point = np.eye(n_arms)[rng.integers(0, n_arms, size=n_tasks)]
+        probs = (1 - weight) * probs + weight * point
     u = rng.random((n_tasks, horizon, 1))
     return np.minimum((u > probs.cumsum(1)[:, None, :]).sum(-1), n_arms - 1)  # inverse CDF
 
@@ -95,10 +115,13 @@ def make_chunk(spec: DataSpec, index: int, n: int) -> dict[str, np.ndarray]:
     tasks = sample_tasks(env, n, rng)
     table = reward_table(tasks, env.horizon, rng)
     if spec.method == "dpt":
-        actions = random_policy_actions(n, env.n_arms, env.horizon, rng)
+        actions = random_policy_actions(n, env.n_arms, env.horizon, rng, spec.context)
         labels = np.broadcast_to(tasks.best_arm[:, None], actions.shape)
     else:
         actions = rollout(source_policy(spec), tasks, table, rng)
+        if spec.uniform_share > 0:  # the mixture's uniform histories replace the source's on their tasks
+            uniform = rng.random(n) < spec.uniform_share
+            actions[uniform] = rng.integers(0, env.n_arms, size=(int(uniform.sum()), env.horizon))
         labels = actions
     rewards = np.take_along_axis(table, actions[..., None], axis=2)[..., 0]
     chunk = {"actions": actions.astype(np.int16), "rewards": rewards.astype(np.float32),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -115,3 +116,28 @@ def test_bernoulli_figure_smoke_and_shared_runs(tmp_path):
         assert len(panel["online"]["bayes_optimal"]["mean"]) == h == HORIZON
     # dpt_bernoulli lives in the same runs folder as the other bandit figures and `icl-lab run bandits`
     assert sorted(p.name for p in (tmp_path / "runs" / "bandits-smoke").iterdir()) == sorted(panels)
+
+
+def test_posterior_distance_figure_smoke(tmp_path):
+    panels = make_smoke("fig64_posterior_distance", tmp_path).results["panels"]
+    gauss = panels["dpt_gaussian"]["posterior"]
+    assert set(gauss["tv"]) == {"dpt", "thompson"} and gauss["t"] == list(range(HORIZON))  # prefixes 0..H-1, those acted from
+    for panel in panels.values():
+        for curve in panel["posterior"]["tv"].values():
+            assert all(0 <= m <= 1 for m in curve["mean"])
+        # with no data every policy that is symmetric in the arms is uniform, as is the posterior
+        ce = panel["posterior"]["cross_entropy"]
+        assert ce["posterior"]["mean"][0] == pytest.approx(np.log(panel["env"]["n_arms"]), rel=1e-4)  # 5 digits kept
+    assert gauss["tv"]["thompson"]["mean"][0] == pytest.approx(0.0, abs=1e-6)
+    # the exact posterior is the lowest cross-entropy any predictor can reach, up to noise over 16 contexts
+    assert np.mean(gauss["cross_entropy"]["posterior"]["mean"]) <= np.mean(gauss["cross_entropy"]["dpt"]["mean"])
+
+
+def test_distribution_ratio_and_noise_shift_figures_smoke(tmp_path):
+    panels = make_smoke("fig65_distribution_ratio", tmp_path).results["panels"]
+    assert {"ad", "ad_greedy", "beta_ts", "uniform"} <= set(panels["ad_bernoulli_mix50"]["online"])
+    shift = make_smoke("fig66_dpt_noise_shift", tmp_path).results["noise_shift"]
+    assert sorted(shift, key=float) == ["0.1", "0.5"]  # the smoke preset's test noise levels
+    assert {"dpt", "thompson"} <= set(shift["0.5"])
+    # louder rewards make every learner's problem harder: uniform's regret does not depend on noise
+    assert shift["0.1"]["uniform"]["final_mean"] == pytest.approx(shift["0.5"]["uniform"]["final_mean"], rel=0.3)

@@ -215,3 +215,20 @@ def test_thompson_prior_is_exact_for_normal_means_and_moment_matched_for_uniform
     uniform = BanditEnvConfig(mean_low=0.0, mean_high=2.0)
     ts = make_learners(SettingConfig(env=uniform, method="none", learners=("thompson",)))["thompson"]
     assert (ts.prior_mean, ts.prior_var) == pytest.approx((1.0, 4 / 12))  # U[0, 2]: mean 1, var 1/3
+
+
+def test_exact_thompson_samples_the_exact_optimal_arm_posterior():
+    """Posterior sampling under the uniform prior draws arm a with probability P(a* = a | D), computed
+    independently by quadrature (icl_lab.baselines.bandit_posterior)."""
+    from icl_lab.baselines.bandit_posterior import optimal_arm_posterior
+
+    env = BanditEnvConfig(kind="gaussian", n_arms=3, noise_std=0.3)
+    n = 60_000
+    tasks = BanditTasks(env, np.full((n, 3), 0.5))
+    policy = make_policy("thompson_exact")
+    policy.reset(tasks, 0)
+    policy.counts[:] = [0, 2, 5]
+    policy.sums[:] = [0.0, 1.3, 2.9]
+    freq = np.bincount(policy.act(0), minlength=3) / n
+    exact = optimal_arm_posterior(env, policy.counts[:1], policy.sums[:1])[0]
+    assert np.abs(freq - exact).max() < 4 * np.sqrt(0.25 / n)

@@ -86,3 +86,33 @@ def test_rollout_of_a_source_is_deterministic_given_seeds():
     first, again, other = make_chunk(spec, 0, 5), make_chunk(spec, 0, 5), make_chunk(spec, 1, 5)
     np.testing.assert_array_equal(first["actions"], again["actions"])
     assert not np.array_equal(first["means"], other["means"])
+
+
+def test_dpt_release_contexts_mix_a_point_mass_into_the_dirichlet_policy():
+    n, k, horizon = 4000, 5, 40
+    plain = random_policy_actions(n, k, horizon, np.random.default_rng(0))
+    mixed = random_policy_actions(n, k, horizon, np.random.default_rng(0), "dpt_release")
+    single_arm = lambda a: (a == a[:, :1]).all(1).mean()  # noqa: E731  contexts that pull one arm only
+    # c = 1 (probability 1/11) makes the policy a point mass; Dirichlet(1) almost never does over 40 pulls
+    assert single_arm(plain) < 0.01
+    assert abs(single_arm(mixed) - 1 / 11) < 0.02
+    # the share of pulls on the most-pulled arm rises (as in an online learner's late history)
+    top = lambda a: (np.eye(k)[a].sum(1).max(1) / horizon).mean()  # noqa: E731
+    assert top(mixed) > top(plain) + 0.1
+    with pytest.raises(ValueError, match="context"):
+        DataSpec(BanditEnvConfig(), "dpt", context="thompson")
+
+
+def test_uniform_share_replaces_that_fraction_of_source_histories(tmp_path):
+    env = BanditEnvConfig(kind="bernoulli", n_arms=3, horizon=30)
+    source = make_chunk(DataSpec(env, "ad", "beta_ts", n_tasks=600, chunk_size=600), 0, 600)
+    mixed = make_chunk(DataSpec(env, "ad", "beta_ts", n_tasks=600, chunk_size=600, uniform_share=0.5), 0, 600)
+    np.testing.assert_array_equal(mixed["means"], source["means"])  # the same tasks
+    changed = (mixed["actions"] != source["actions"]).any(1)
+    assert 0.4 < changed.mean() < 0.6
+    np.testing.assert_array_equal(mixed["labels"], mixed["actions"])  # AD imitates what was logged
+    # the replaced histories are uniform: every arm about a third of the pulls
+    counts = np.eye(3)[mixed["actions"][changed]].sum((0, 1)) / mixed["actions"][changed].size
+    assert np.allclose(counts, 1 / 3, atol=0.02)
+    with pytest.raises(ValueError, match="uniform_share"):
+        DataSpec(env, "ad", uniform_share=1.5)
