@@ -103,8 +103,7 @@ def offline_simple_regret(tasks: BanditTasks, rewards: np.ndarray, sizes: list[i
     horizon = max(sizes)
     if horizon > rewards.shape[1]:
         raise ValueError(f"offline sizes up to {horizon} exceed the reward table's {rewards.shape[1]} steps")
-    actions = random_policy_actions(tasks.n_tasks, tasks.n_arms, horizon, np.random.default_rng(seed), context)
-    obs = np.take_along_axis(rewards[:, :horizon], actions[..., None], axis=2)[..., 0]  # [B, n]
+    actions, obs = held_out_contexts(tasks, rewards[:, :horizon], seed, context)  # [B, n]
     noise = tasks.cfg.noise_std
     choices: dict[str, list[np.ndarray]] = {m: [] for m in OFFLINE_METHODS}
     for n in sizes:
@@ -113,12 +112,8 @@ def offline_simple_regret(tasks: BanditTasks, rewards: np.ndarray, sizes: list[i
             choices[m].append(offline_choice(m, counts, sums, c=c, prior_mean=prior_mean, prior_var=prior_var,
                                              noise_std=noise))
     if model is not None:
-        dev = next(model.parameters()).device
-        with torch.no_grad():
-            feats = None if tasks.features is None else torch.as_tensor(tasks.features, dtype=torch.float32, device=dev)
-            logits = model(torch.as_tensor(actions, device=dev), torch.as_tensor(obs, dtype=torch.float32, device=dev),
-                           feats).cpu()
-        choices["model_greedy"] = [logits[:, n].argmax(-1).numpy() for n in sizes]
+        probs = model_probabilities(model, actions, obs, tasks.features)
+        choices["model_greedy"] = [probs[:, n].argmax(-1) for n in sizes]
     out = {}
     for name, picks in choices.items():
         gaps = np.stack([tasks.best_mean - tasks.means[np.arange(tasks.n_tasks), p] for p in picks], 1)  # [B, S]
@@ -127,16 +122,12 @@ def offline_simple_regret(tasks: BanditTasks, rewards: np.ndarray, sizes: list[i
     return out
 
 
-@torch.no_grad()
 def imitation_accuracy(model: BanditTransformer, actions: np.ndarray, rewards: np.ndarray,
                        features: np.ndarray | None = None) -> float:
     """Fraction of prefixes where the model's argmax equals the logged next action
     (AD: how closely the model tracks its source algorithm on the source's own histories)."""
-    dev = next(model.parameters()).device
-    feats = None if features is None else torch.as_tensor(features, dtype=torch.float32, device=dev)
-    logits = model(torch.as_tensor(actions[:, :-1], device=dev).long(),
-                   torch.as_tensor(rewards[:, :-1], device=dev).float(), feats)
-    return float((logits.argmax(-1).cpu().numpy() == actions).mean())
+    probs = model_probabilities(model, actions[:, :-1], rewards[:, :-1], features)
+    return float((probs.argmax(-1) == actions).mean())
 
 
 def held_out_contexts(tasks: BanditTasks, rewards: np.ndarray, seed: int, context: str = "dirichlet"
@@ -149,11 +140,14 @@ def held_out_contexts(tasks: BanditTasks, rewards: np.ndarray, seed: int, contex
 
 
 @torch.no_grad()
-def model_probabilities(model: BanditTransformer, actions: np.ndarray, rewards: np.ndarray) -> np.ndarray:
-    """The model's action distribution [B, T + 1, K] after each prefix 0..T of the contexts."""
+def model_probabilities(model: BanditTransformer, actions: np.ndarray, rewards: np.ndarray,
+                        features: np.ndarray | None = None) -> np.ndarray:
+    """The model's action distribution [B, T + 1, K] after each prefix 0..T of logged contexts
+    (actions, rewards [B, T]; arm features [B, K, D] for linear bandits): one forward pass."""
     dev = next(model.parameters()).device
-    logits = model(torch.as_tensor(actions, device=dev).long(), torch.as_tensor(rewards, dtype=torch.float32,
-                                                                                 device=dev))
+    feats = None if features is None else torch.as_tensor(features, dtype=torch.float32, device=dev)
+    logits = model(torch.as_tensor(actions, device=dev).long(),
+                   torch.as_tensor(rewards, dtype=torch.float32, device=dev), feats)
     return logits.double().softmax(-1).cpu().numpy()
 
 
@@ -168,14 +162,17 @@ def posterior_distance(env: BanditEnvConfig, actions: np.ndarray, rewards: np.nd
     distribution of Gaussian Thompson sampling with the moment-matched normal prior."""
     counts, sums = prefix_statistics(actions, rewards, env.n_arms)  # [B, T + 1, K]
     b, t1, k = counts.shape
-    flat = lambda prior: np.concatenate([  # noqa: E731  (blocks bound the quadrature's memory)
-        optimal_arm_posterior(env, counts.reshape(-1, k)[i:i + rows_per_block],
-                              sums.reshape(-1, k)[i:i + rows_per_block], prior=prior)
-        for i in range(0, b * t1, rows_per_block)]).reshape(b, t1, k)
-    exact = flat("exact")
+    rows_c, rows_s = counts.reshape(-1, k), sums.reshape(-1, k)
+
+    def posterior(prior: str) -> np.ndarray:  # in blocks of rows, which bound the quadrature's memory
+        return np.concatenate([optimal_arm_posterior(env, rows_c[i:i + rows_per_block], rows_s[i:i + rows_per_block],
+                                                     prior=prior)
+                               for i in range(0, b * t1, rows_per_block)]).reshape(b, t1, k)
+
+    exact = posterior("exact")
     policies = dict(policies)
     if env.kind == "gaussian" and env.mean_prior == "uniform":
-        policies["thompson"] = flat("gaussian")
+        policies["thompson"] = posterior("gaussian")
     label = np.broadcast_to(best_arm[:, None], (b, t1))
 
     def cross_entropy(p: np.ndarray) -> dict[str, Any]:
