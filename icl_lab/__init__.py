@@ -105,7 +105,7 @@ _PUBLIC: dict[str, str] = {
     "closest_algorithm_table": "icl_lab.evaluation.probes",  # the closest candidate per prompt length
     "format_closest_table": "icl_lab.evaluation.probes",
     "plot_closest_algorithm": "icl_lab.evaluation.probes",
-    "probe_model": "icl_lab.evaluation.probes",  # linear probes on a model's hooked activations
+    "probe_layers": "icl_lab.evaluation.probes",  # probes on a model's hooked activations, with controls
     "probe_predictions": "icl_lab.evaluation.probes",  # a learner's predicted function on a grid of queries
     # looped models and theory
     "iteration_errors": "icl_lab.models.looped",  # error of a looped model after each loop iteration

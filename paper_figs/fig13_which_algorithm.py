@@ -1,11 +1,11 @@
-"""Which learning algorithm is in-context learning? SPD, implicit weights and probes (Akyürek et al. 2023; von Oswald et al. 2023).
+"""Which learning algorithm is in-context learning? SPD and implicit weights (Akyürek et al. 2023; von Oswald et al. 2023).
 
 (a) Squared prediction difference (SPD, divided by d) between the trained model and each
 candidate family — GD from w = 0 (step tuned per k over a grid), ridge (λ tuned over a grid),
 OLS and the Bayes posterior mean — against k; circles mark the closest candidate per k.
 (b) Implicit linear weight difference (ILWD) between the model and OLS, Bayes and the best
-single GD step, from linear fits to predictions on 2d probe inputs. (c) Held-out R² of
-linear probes from each layer's residual stream to w_OLS and Xᵀy of the prefix.
+single GD step, from linear fits to predictions on 2d probe inputs. The probes of the
+residual stream are fig16's.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from icl_lab.evaluation.probes import (
     closest_algorithm_table,
     ilwd,
     plot_closest_algorithm,
-    probe_model,
     spd,
 )
 from icl_lab.evaluation.regression import eval_batch, model_learner
@@ -30,7 +29,7 @@ from icl_lab.pipelines.regression import load_trained_model
 from paper_figs._common import experiment_config, trained_run
 
 PAPER = ("Akyürek, Schuurmans, Andreas, Ma, Zhou 2023 (arXiv:2211.15661); von Oswald et al. 2023 "
-         "(arXiv:2212.07677): SPD / ILWD to candidate algorithms and the linear-probe figures")
+         "(arXiv:2212.07677): SPD / ILWD to candidate algorithms")
 ILWD_PROMPTS = 64  # ILWD runs the model on prompts × positions × 2d probe prompts
 
 
@@ -55,16 +54,11 @@ CLAIMS = (
     AtLeast("At k = 2d the model's implicit linear weights are closer to Bayes than to OLS and to the best GD "
             "step: ILWD to the closer of those minus ILWD to Bayes ≥ 0",
             _ilwd_margin, paper_value="ILWD smallest to the Bayes / ridge predictor", bound=0.0),
-    AtLeast("A linear probe reads w_OLS from some layer's residual stream with held-out R² ≥ 0.5",
-            lambda r: max(t["w_ols"] for t in r["probe_r2"].values()),
-            paper_value="w_OLS and Xᵀy linearly decodable from intermediate layers",
-            shows_at=("paper",), bound=0.5,
-            scale_note="quick trains a 3-layer, 64-dim model for 3k steps; the probes read larger, longer-trained models"),
 )
 
 
 def compute(preset: str, runs: Path) -> dict:
-    """Train (or reuse) the noisy linear-regression run of ``preset``; SPD per family, ILWD and probe R²."""
+    """Train (or reuse) the noisy linear-regression run of ``preset``; SPD per family and ILWD."""
     cfg = experiment_config("which_algorithm", preset)
     run_dir, _ = trained_run(cfg, runs)
     _, model = load_trained_model(run_dir)
@@ -86,20 +80,15 @@ def compute(preset: str, runs: Path) -> dict:
     positions = list(range(1, xs.shape[1]))
     ilwd_curves = {name: ilwd(learner, fn, xs, ys, probes, positions).tolist() for name, fn in others.items()}
 
-    hooks = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(cfg.model.n_layer)]
-    # Past k = d, where w_OLS is well defined; w_ridge uses the Bayes λ = σ²/τ².
-    r2 = probe_model(model, batch.xs, batch.ys, hooks, min_k=min(t.d + 1, t.n_points - 1),
-                     ridge_lam=max(t.noise_std, 1e-3) ** 2 / t.prior_std**2)
     return {"d": t.d, "noise_std": t.noise_std, "n_layer": cfg.model.n_layer,
             "closest": {"k": [row["k"] for row in rows], "best": [row["best"] for row in rows],
                         "spd": [row["spd"] for row in rows]},
             "families": {f: [row["families"][f]["spd"] for row in rows] for f in rows[0]["families"]},
-            "gd_name": gd_name, "ilwd": ilwd_curves, "ilwd_positions": positions,
-            "probe_r2": {hook: {name: r2[hook][name] for name in ("w_ols", "w_ridge", "xty")} for hook in hooks}}
+            "gd_name": gd_name, "ilwd": ilwd_curves, "ilwd_positions": positions}
 
 
 def draw(results: dict, preset: str) -> plt.Figure:
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 5))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
     c = results["closest"]
     rows = [{"k": k, "best": best, "spd": s, "families": {f: {"spd": v[i]} for f, v in results["families"].items()}}
             for i, (k, best, s) in enumerate(zip(c["k"], c["best"], c["spd"]))]
@@ -112,11 +101,5 @@ def draw(results: dict, preset: str) -> plt.Figure:
     ax2.axvline(2 * results["d"], color="grey", lw=0.8, ls=":")
     ax2.set(yscale="log", xlabel="in-context examples k", ylabel="ILWD to the model", title="implicit weights")
     ax2.legend(frameon=False, fontsize=8)
-    hooks = list(results["probe_r2"])
-    for target in ("w_ols", "w_ridge", "xty"):
-        ax3.plot(range(len(hooks)), [max(results["probe_r2"][h][target], -0.5) for h in hooks], marker="o", label=target)
-    ax3.set(xticks=range(len(hooks)), xticklabels=["embed"] + [f"L{i + 1}" for i in range(len(hooks) - 1)],
-            ylabel="held-out R² (floored at −0.5)", title="linear probes on the residual stream", ylim=(-0.55, 1.02))
-    ax3.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,8 +1,10 @@
 """Looped vs standard transformer on linear regression, and the looped model's fixed point (Yang et al. 2024, Fig. 2).
 
 Left: error against the number of in-context examples for the looped model at its trained
-b iterations and at 10b, the standard (multi-layer) transformer and the baselines, all on
-the same held-out prompts. Right: error against the loop iteration, up to 20b, at a few
+b iterations and at 10b, the standard (multi-layer) transformer trained for the same number of
+steps, and the baselines, all on the same held-out prompts. At ``quick`` the standard model is
+fig01's 3-layer run; at ``cpu`` both train 10k steps, the looped model with Yang et al.'s
+b = 20, T = 10 and the standard one with 8 layers. Right: error against the loop iteration, up to 20b, at a few
 prompt lengths and averaged over them — a stable fixed point keeps the error flat far past b.
 """
 
@@ -23,7 +25,8 @@ from paper_figs._common import experiment_config, mean_curves, trained_run
 
 PAPER = "Yang, Lee, Nowak, Papailiopoulos 2024 (arXiv:2311.12424), Fig. 2"
 ITERATION_MULTIPLE = 20  # the iteration curve runs to 20b
-SCALE_NOTE = "quick trains 4k steps of a 64-wide block; the paper's looped and standard models train 500k"
+SCALE_NOTE = ("quick and cpu train a 64-wide block for 5k / 10k steps; the paper's looped and standard models "
+              "are 256 wide and train 500k")
 
 
 def at_k(results: dict, learner: str, k: int) -> float:
@@ -42,11 +45,20 @@ FIXED_POINT_CLAIM = AtMost(
     "1.2× its value at b", fixed_point_ratio,
     paper_value="flat far past b (trained b = 30, run to hundreds of iterations)", bound=1.2)
 
+
+def ratio_at(results: dict, k: int) -> float:
+    """Looped error over standard error with k in-context examples."""
+    return at_k(results, "looped", k) / at_k(results, "standard", k)
+
+
 CLAIMS = (
-    Within("The looped model (1 block, b iterations) matches the standard transformer: at k = d/2 their "
-           "normalised errors are within 0.05", lambda r: at_k(r, "looped", r["d"] // 2) - at_k(r, "standard", r["d"] // 2),
-           paper_value="0.519 looped vs 0.519 standard (k = 10, d = 20; least squares 0.515)", target=0.0, tol=0.05,
-           shows_at=("paper",), scale_note=SCALE_NOTE),
+    Within("The looped model (1 block, b iterations) matches the standard transformer: at k = d/2 its "
+           "normalised error is within 10% of the standard model's (ratio looped / standard)",
+           lambda r: ratio_at(r, r["d"] // 2), paper_value="0.519 looped vs 0.519 standard (ratio 1.00; k = 10, "
+           "d = 20; least squares 0.515)", target=1.0, tol=0.1),
+    Within("Also at k = d, where least squares interpolates and the models' gap shows: looped within 10% of standard",
+           lambda r: ratio_at(r, r["d"]), paper_value="the looped and standard curves overlap for every k "
+           "(Yang et al. Fig. 2)", target=1.0, tol=0.1),
     FIXED_POINT_CLAIM,
 )
 

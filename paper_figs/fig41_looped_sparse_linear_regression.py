@@ -28,6 +28,14 @@ CLAIMS = (
            lambda r: at_k(r, "looped", r["d"] // 2) / at_k(r, "standard", r["d"] // 2),
            paper_value="0.021 looped vs 0.085 standard (ratio 0.25; k = 10, d = 20, 3 non-zeros; Lasso 0.050)",
            bound=0.5, shows_at=("paper",), scale_note=SCALE_NOTE),
+    AtMost("At least as good as the standard transformer at k = d/2 (looped / standard ≤ 1) ...",
+           lambda r: at_k(r, "looped", r["d"] // 2) / at_k(r, "standard", r["d"] // 2),
+           paper_value="ratio 0.25 (k = 10, d = 20)", bound=1.0),
+    AtMost("... with at most a fifth of its parameters (looped / standard parameters)",
+           lambda r: r["params_looped"] / r["params_standard"],
+           paper_value="about 1/12 (1 looped block vs 12 layers, both 256 wide)", bound=0.2,
+           shows_at=("cpu", "paper"), scale_note="quick compares with the 3-layer tiny model; the cpu preset's "
+           "standard model has 8 layers"),
     FIXED_POINT_CLAIM,
 )
 

@@ -6,8 +6,11 @@
 * :func:`candidate_predictions`, :func:`closest_algorithm_table`, :func:`plot_closest_algorithm` —
   the candidate closest to a target learner per prompt length (GD over a step grid, ridge over
   a λ grid, OLS, Bayes); a family's score at each k is its best grid member ("tuned").
-* :func:`fit_linear_probe`, :func:`probe_targets`, :func:`read_activations` — ridge-regularised
-  linear probes from hook-point activations to targets such as w_OLS or Xᵀy, with held-out R².
+* :func:`probe_layers` — probes from each layer's residual stream to w_OLS, w_ridge and Xᵀy
+  (:func:`probe_targets`), with held-out R²: per token where the target is that token's prefix
+  (:func:`fit_linear_probe`), and pooled over a whole prompt with learned position weights
+  (:func:`fit_pooled_probe`, linear or MLP); beside each, a control that must fail (random
+  targets) and one that must succeed (a planted linear readout).
 
 A learner is ``(xs [B, N, D], ys [B, N]) -> preds [B, N]`` with entry k predicting x_k from the
 first k examples (see :mod:`icl_lab.baselines.registry`).
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
+from torch import nn
 
 from icl_lab.baselines import regression as r
 
@@ -196,20 +200,132 @@ def probe_targets(xs: torch.Tensor, ys: torch.Tensor, ridge_lam: float | None = 
 
 def read_activations(model: torch.nn.Module, xs: torch.Tensor, ys: torch.Tensor, hook: str) -> torch.Tensor:
     """Activations [B, N, E] at a residual-stream hook point, read where the predictions are read."""
+    return model.encoder.read_positions(token_activations(model, xs, ys, [hook])[hook])
+
+
+def token_activations(model: torch.nn.Module, xs: torch.Tensor, ys: torch.Tensor,
+                      hooks: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Activations [B, T, E] of every token at each hook point, from one forward pass."""
     with torch.no_grad():
-        _, cache = model.run_with_cache(xs, ys, names=[hook])
-    return model.encoder.read_positions(cache[hook]).double()
+        _, cache = model.run_with_cache(xs, ys, names=list(hooks))
+    return {hook: cache[hook].double() for hook in hooks}
 
 
-def probe_model(model: torch.nn.Module, xs: torch.Tensor, ys: torch.Tensor, hooks: Sequence[str],
-                min_k: int = 1, lam: float = 1e-3, ridge_lam: float | None = None) -> dict[str, dict[str, float]]:
-    """Held-out R² of linear probes {hook: {target: R²}} over positions k ≥ min_k (pooled);
-    targets from :func:`probe_targets`."""
-    targets = probe_targets(xs, ys, ridge_lam)
-    out: dict[str, dict[str, float]] = {}
-    for hook in hooks:  # a handful of hook points
-        acts = read_activations(model, xs, ys, hook)[:, min_k:]
-        flat = acts.reshape(-1, acts.shape[-1])
-        out[hook] = {name: fit_linear_probe(flat, t[:, min_k:].reshape(flat.shape[0], -1), lam).r2
-                     for name, t in targets.items()}
+def seen_examples(tokens_per_example: int, n_points: int) -> torch.Tensor:
+    """[T]: how many complete examples (x_j, y_j) each token has seen under causal attention.
+
+    Compact encoding (one token per example, token k holds x_k, x_{k−1}, y_{k−1}): k.
+    Interleaved (x_k at 2k, y_k at 2k + 1): k at the x token, k + 1 at the y token.
+    """
+    k = torch.arange(n_points)
+    if tokens_per_example == 1:
+        return k
+    return torch.stack((k, k + 1), 1).flatten()
+
+
+def prompt_targets(xs: torch.Tensor, ys: torch.Tensor, ridge_lam: float | None = None) -> dict[str, torch.Tensor]:
+    """:func:`probe_targets` for every prefix length c = 0..N (one more than the predictions need):
+    [B, N + 1, D], entry c computed from the first c examples."""
+    pad_x = torch.cat((xs, torch.zeros_like(xs[:, :1])), 1)
+    pad_y = torch.cat((ys, torch.zeros_like(ys[:, :1])), 1)
+    return probe_targets(pad_x, pad_y, ridge_lam)
+
+
+def fit_pooled_probe(acts: torch.Tensor, target: torch.Tensor, hidden: int = 0, steps: int = 600,
+                     lr: float = 1e-2, test_frac: float = 0.25, seed: int = 0) -> ProbeResult:
+    """Akyürek et al.'s pooled probe: target ≈ g(Σ_t softmax(s)_t · acts[:, t]) with learned
+    position weights s and g linear (``hidden`` = 0) or a one-hidden-layer ReLU MLP (Yang et al.'s
+    released probe, Leiay/looped_transformer scripts/model_probe.py, uses 64 hidden units).
+
+    acts [S, T, E] (a whole prompt per row), target [S, D]: one quantity per prompt, so pooling
+    over its tokens is legitimate. A random ``test_frac`` of the prompts is held out for R²; of
+    the rest, one fifth is a validation split that picks the step (early stopping: the MLP
+    otherwise fits noise) and the others train by full-batch Adam. ``weights`` holds the
+    position weights softmax(s) [T] of the chosen step.
+    """
+    g = torch.Generator().manual_seed(seed)
+    a, t = acts.float(), target.float().reshape(target.shape[0], -1)
+    perm = torch.randperm(a.shape[0], generator=g)
+    n_test = max(1, int(test_frac * a.shape[0]))
+    n_val = max(1, (a.shape[0] - n_test) // 5)
+    test, val, train = perm[:n_test], perm[n_test:n_test + n_val], perm[n_test + n_val:]
+    fit_rows = perm[n_test:]  # train + validation: the rows R² "train" reports
+    mu, sd = a[train].mean((0, 1)), a[train].std((0, 1)).clamp_min(1e-8)  # per-feature standardisation
+    a = (a - mu) / sd
+    t_mu, t_sd = t[train].mean(0), t[train].std(0).clamp_min(1e-12)
+    tn = (t - t_mu) / t_sd
+    torch.manual_seed(seed)
+    logits = torch.zeros(a.shape[1], requires_grad=True)
+    e, k = a.shape[-1], t.shape[-1]
+    head = nn.Linear(e, k) if hidden == 0 else nn.Sequential(nn.Linear(e, hidden), nn.ReLU(), nn.Linear(hidden, k))
+    params = [logits, *head.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+
+    def predict(rows: torch.Tensor) -> torch.Tensor:
+        return head(torch.einsum("t,ste->se", logits.softmax(0), a[rows]))
+
+    best = (float("inf"), [p.detach().clone() for p in params])
+    for step in range(steps + 1):
+        if step % 10 == 0:
+            with torch.no_grad():
+                val_loss = (predict(val) - tn[val]).square().mean().item()
+            if val_loss < best[0]:
+                best = (val_loss, [p.detach().clone() for p in params])
+        if step == steps:
+            break
+        opt.zero_grad()
+        (predict(train) - tn[train]).square().mean().backward()
+        opt.step()
+    with torch.no_grad():
+        for p, kept in zip(params, best[1]):
+            p.copy_(kept)
+        pred = lambda rows: (predict(rows) * t_sd + t_mu).double()  # noqa: E731
+        return ProbeResult(logits.softmax(0).detach().double(), _r2(pred(fit_rows), t[fit_rows].double()),
+                           _r2(pred(test), t[test].double()))
+
+
+PROBE_TARGETS = ("w_ols", "w_ridge", "xty")
+CONTROLS = ("random", "planted")
+
+
+def control_targets(acts: torch.Tensor, dim: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Per-token controls [B, T, dim]: ``random`` — i.i.d. N(0, 1), independent of the prompt (a
+    probe must fail); ``planted`` — a fixed random linear readout of the activations themselves
+    (a probe must succeed: it shows the activations are well enough conditioned to be read)."""
+    g = torch.Generator().manual_seed(seed)
+    b, t, e = acts.shape
+    readout = torch.randn(e, dim, generator=g, dtype=acts.dtype) / e**0.5
+    return {"random": torch.randn(b, t, dim, generator=g, dtype=acts.dtype), "planted": acts @ readout}
+
+
+def probe_layers(model: torch.nn.Module, xs: torch.Tensor, ys: torch.Tensor, hooks: Sequence[str], min_k: int,
+                 ridge_lam: float, lam: float = 1e-3, mlp_hidden: int = 64, seed: int = 0) -> dict[str, dict]:
+    """Held-out R² by layer, target and probe kind, with the two controls.
+
+    Per hook: ``position`` — mean over tokens that have seen ≥ ``min_k`` examples of a per-token
+    linear probe (:func:`position_probe_r2`); ``query`` — the per-token probe at the last read
+    token (the query of the longest prompt); ``pooled`` / ``pooled_mlp`` — :func:`fit_pooled_probe`
+    over the whole prompt for the quantities of all its examples. Targets: :data:`PROBE_TARGETS`
+    (w_ridge with ``ridge_lam``) and the :data:`CONTROLS`.
+    """
+    n = xs.shape[1]
+    seen = seen_examples(model.encoder.tokens_per_example, n)
+    prefix = {name: prompt_targets(xs, ys, ridge_lam)[name] for name in PROBE_TARGETS}
+    acts_by_hook = token_activations(model, xs, ys, hooks)
+    query_token = len(seen) - model.encoder.tokens_per_example  # x_N's token (the last read position)
+    out: dict[str, dict] = {}
+    for hook, acts in acts_by_hook.items():
+        controls = control_targets(acts, xs.shape[-1], seed)
+        per_token = {**{name: t[:, seen] for name, t in prefix.items()}, **controls}  # [B, T, D] each
+        row: dict[str, dict[str, float]] = {"position": {}, "query": {}, "pooled": {}, "pooled_mlp": {}}
+        for name, target in per_token.items():
+            r2 = [fit_linear_probe(acts[:, t], target[:, t], lam).r2
+                  for t in range(len(seen)) if seen[t] >= min_k]
+            row["position"][name] = sum(r2) / len(r2)
+            row["query"][name] = fit_linear_probe(acts[:, query_token], target[:, query_token], lam).r2
+            # The pooled probe reads one quantity per prompt: the whole prompt's (last token's) value.
+            whole = target[:, -1]
+            row["pooled"][name] = fit_pooled_probe(acts, whole, seed=seed).r2
+            row["pooled_mlp"][name] = fit_pooled_probe(acts, whole, hidden=mlp_hidden, seed=seed).r2
+        out[hook] = row
     return out

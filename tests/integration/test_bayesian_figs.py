@@ -47,7 +47,21 @@ def test_fig13_which_algorithm(tmp_path):
     for k in range(1, n):
         assert results["closest"]["spd"][k] <= min(c[k] for c in results["families"].values()) + 1e-9
     assert 2 * d in results["ilwd_positions"] and results["gd_name"] in results["ilwd"]
-    assert len(results["probe_r2"]) == results["n_layer"] + 1
+
+
+def test_fig16_probes_by_layer_with_controls(tmp_path):
+    """Both encodings are trained and probed at every layer with every probe kind; the random control
+    fails and the planted linear readout succeeds even on smoke-scale models."""
+    results = make_smoke("fig16_which_algorithm_probes", tmp_path).results
+    assert set(results["encodings"]) == {"compact", "interleaved"}
+    for enc in results["encodings"].values():
+        assert list(enc["r2"]) == [f"L{i}" for i in range(enc["n_layer"] + 1)]
+        for layer in enc["r2"].values():
+            assert set(layer) == {"position", "query", "pooled", "pooled_mlp"}
+            assert all(layer[kind]["random"] < 0.05 for kind in layer)
+            assert all(layer[kind]["planted"] > 0.9 for kind in ("position", "query", "pooled"))
+    names = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert names == ["which_algorithm_probes-smoke", "which_algorithm_probes-smoke-interleaved"]
 
 
 def test_fig14_uncertainty(tmp_path):

@@ -29,3 +29,20 @@ def test_looped_runs_are_shared(tmp_path):
     names = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert names == ["linear_regression-smoke", "looped_linear_regression-smoke",
                      "looped_sparse_linear_regression-smoke", "sparse_linear_regression_standard-smoke"]
+
+
+def test_fixed_point_figure_smoke(tmp_path):
+    """fig46: every seed of both models runs to 20b; seed 0 of the looped model is fig40's run."""
+    r = make_smoke("fig46_looped_fixed_point", tmp_path).results
+    assert set(r["models"]) == {"looped", "algoformer"}
+    for entry in r["models"].values():
+        assert len(entry["seeds"]) >= 1
+        for run in entry["seeds"].values():
+            assert all(len(c) == len(r["t"]) for c in run["curves"].values())
+            # at_multiple["1"] is the error at the trained b, the same number as the curve at t = b
+            i = r["t"].index(entry["b"])
+            assert all(run["at_multiple"][c]["1"] == run["curves"][c][i] for c in run["curves"])
+    algo, looped = r["models"]["algoformer"]["seeds"]["0"], r["models"]["looped"]["seeds"]["0"]
+    assert algo["params"] > looped["params"]  # AlgoFormer adds a pre and a post block
+    names = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert "looped_linear_regression-smoke" in names and "looped_linear_regression-smoke-seed1" in names

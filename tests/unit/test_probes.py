@@ -9,12 +9,15 @@ from icl_lab.evaluation.probes import (
     candidate_predictions,
     closest_algorithm_table,
     fit_linear_probe,
+    fit_pooled_probe,
     format_closest_table,
     ilwd,
     implicit_weights,
-    probe_model,
+    probe_layers,
     probe_targets,
+    prompt_targets,
     read_activations,
+    seen_examples,
     spd,
 )
 from icl_lab.models.config import ModelConfig
@@ -102,10 +105,57 @@ def test_probe_targets_and_probing_a_model():
     torch.manual_seed(0)
     model = ICLRegressor(ModelConfig(n_embd=32, n_layer=2, n_head=2, max_points=9, encoding="compact"), 2)
     assert read_activations(model, xs, ys, "blocks.1.hook_resid_post").shape == (64, 9, 32)
+
     # Layer-0 input = read_in([x_k, x_{k-1}, y_{k-1}]) + position: x_k is linear in it.
     # (GPT-2 init makes activations ~0.02·x, so the ridge penalty must be tiny here.)
-    r2 = probe_model(model, xs, ys, ["blocks.0.hook_resid_pre"], lam=1e-9)
-    assert r2["blocks.0.hook_resid_pre"]["x_query"] > 0.999
+    acts = read_activations(model, xs, ys, "blocks.0.hook_resid_pre")
+    assert fit_linear_probe(acts[:, 5], xs[:, 5], lam=1e-9).r2 > 0.999
+
+
+def test_seen_examples_and_prompt_targets():
+    """Token t of the compact encoding has seen t examples; interleaved x_k / y_k tokens k and k + 1;
+    prompt_targets adds the prefix of all N examples to probe_targets' N prefixes."""
+    assert seen_examples(1, 4).tolist() == [0, 1, 2, 3]
+    assert seen_examples(2, 3).tolist() == [0, 1, 1, 2, 2, 3]
+    g = gen(8)
+    xs, ys = torch.randn(16, 6, 2, generator=g), torch.randn(16, 6, generator=g)
+    full, base = prompt_targets(xs, ys, ridge_lam=0.5), probe_targets(xs, ys, ridge_lam=0.5)
+    assert full["w_ols"].shape == (16, 7, 2)
+    assert torch.equal(full["xty"][:, :6], base["xty"])
+    x, y = xs[0].double().numpy(), ys[0].double().numpy()
+    np.testing.assert_allclose(full["w_ridge"][0, 6].numpy(), np.linalg.solve(x.T @ x + 0.5 * np.eye(2), x.T @ y),
+                               atol=1e-8)
+
+
+def test_pooled_probe_reads_a_pooled_readout_and_not_noise():
+    """A target that is a linear map of one token's activations (the pooled probe must find the
+    token and the map), a target even in one token's features (no linear readout exists; the MLP
+    probe, which acts after the pooling, reads it), and independent noise (both fail)."""
+    g = gen(9)
+    acts = torch.randn(3000, 5, 8, generator=g)
+    planted = acts[:, 3] @ torch.randn(8, 2, generator=g)
+    fit = fit_pooled_probe(acts, planted)
+    assert fit.r2 > 0.95 and fit.weights.argmax().item() == 3
+    noise = torch.randn(3000, 2, generator=g)
+    assert fit_pooled_probe(acts, noise).r2 < 0.02 and fit_pooled_probe(acts, noise, hidden=64).r2 < 0.02
+    squares = acts[:, 3, :2].square()
+    assert fit_pooled_probe(acts, squares).r2 < 0.05
+    assert fit_pooled_probe(acts, squares, hidden=64).r2 > 0.5
+
+
+def test_probe_layers_reads_a_planted_quantity_and_its_controls():
+    """On a model whose residual stream carries x_k at every token, the per-token probe of x_k is
+    perfect; the random control fails and the planted control succeeds at every layer and kind."""
+    g = gen(10)
+    xs = torch.randn(512, 7, 2, generator=g)
+    ys = (xs @ torch.randn(512, 2, 1, generator=g))[..., 0]
+    torch.manual_seed(0)
+    model = ICLRegressor(ModelConfig(n_embd=16, n_layer=1, n_head=2, max_points=7, encoding="compact"), 2).eval()
+    out = probe_layers(model, xs, ys, ["blocks.0.hook_resid_pre"], min_k=3, ridge_lam=0.1, mlp_hidden=16)
+    row = out["blocks.0.hook_resid_pre"]
+    assert set(row) == {"position", "query", "pooled", "pooled_mlp"}
+    assert all(row[kind]["random"] < 0.05 for kind in row)
+    assert all(row[kind]["planted"] > 0.9 for kind in ("position", "query", "pooled"))
 
 
 def test_probe_prompts_match_explicit_truncated_prompts_for_a_transformer():
