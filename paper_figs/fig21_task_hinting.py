@@ -1,8 +1,12 @@
 """Task hinting: sorting alone vs sorting trained with the successor task (Awasthi & Gupta 2023).
 
-Both models are trained on sizes 1..L and tested up to 5L (the paper: L = 20, tested at 100).
-The hinted model sees, half of the time, the auxiliary task "the next larger element of x after
-q"; it is evaluated on sorting only.
+Both models are trained on sizes 1..L and tested up to 5L (the paper: L = 20, tested at 100), on
+lists with repeated numbers (the paper's setting) and, in the quick preset, on distinct numbers
+as a contrast. The hinted model sees, half of the time, the auxiliary task "every copy of q in x,
+then the next larger element" (distinct numbers: just the next larger element); it is evaluated
+on sorting only. With distinct numbers plain sort is RASP-L and extrapolates by itself; with
+repeats it fails beyond L, as the paper reports, and the paper's hint is what rescues it (not
+yet at the CPU presets' model size).
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from icl_lab.pipelines.length_generalization import (
 
 PAPER = "Awasthi, Gupta 2023 (arXiv:2310.00726), sorting: trained on lengths ≤ 20, tested at 100"
 EXPERIMENT = "length_generalization"
-PRESETS = {"smoke": "hinting_smoke", "quick": "hinting_quick", "paper": "hinting_paper"}
-PLAIN, HINTED = "sort_unique", "sort_unique+successor"
+PRESETS = {"smoke": "hinting_smoke", "quick": "hinting_quick", "cpu": "hinting_cpu", "paper": "hinting_paper"}
+PLAIN, HINTED = "sort_repeat", "sort_repeat+successor"
 FAR = 5.0  # test size / L of the paper's comparison (100 / 20)
-SCALE_NOTE = ("quick trains 2-layer models on sizes ≤ 6 for 2k steps, where plain sort already "
-              "extrapolates; the paper trains on sizes ≤ 20")
+NEAR = 2.0  # the test size at which a CPU-trained model still sorts (the 2-layer, 64-wide models)
+SCALE_NOTE = ("quick trains 2-layer 64-wide models on sizes ≤ 6 for 2k steps and cpu on sizes ≤ 20 for 3k "
+              "steps; neither sorts at 5L, plain or hinted")
 
 
 def exact_match_at(results: dict, task: str, factor: float) -> float:
@@ -36,6 +41,10 @@ def exact_match_at(results: dict, task: str, factor: float) -> float:
 
 
 CLAIMS = (
+    AtLeast("The successor hint lifts sort's exact match at 2L by ≥ 0.5 over plain training (the CPU-scale "
+            "form of the paper's gap)", lambda r: exact_match_at(r, HINTED, NEAR) - exact_match_at(r, PLAIN, NEAR),
+            paper_value="< 1% plain → > 92% hinted at 5L", bound=0.5, shows_at=("cpu", "paper"),
+            scale_note="quick trains on sizes ≤ 6, where the hinted model has not learned sort even at L"),
     AtLeast("The successor hint lifts sort's exact match at 5L by ≥ 0.5 over plain training",
             lambda r: exact_match_at(r, HINTED, FAR) - exact_match_at(r, PLAIN, FAR),
             paper_value="< 1% plain → > 92% hinted at length 100", bound=0.5,

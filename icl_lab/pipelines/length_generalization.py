@@ -17,9 +17,11 @@ Layout of an output directory::
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import json
 import math
+import multiprocessing
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -63,6 +65,7 @@ class LengthGenConfig:
     eval_batch_size: int = 200
     gen_slack: int = 4  # tokens beyond the answer's length before "did not stop"
     cpu_threads: int = 1  # tiny models: extra intra-op threads only spin on shared cores
+    workers: int = 1  # (task, seed) models trained at once, each in its own process (cpu_threads each)
     train: TrainConfig = field(default_factory=TrainConfig.for_tokens)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -81,6 +84,7 @@ class LengthGenConfig:
                                  f"{', '.join(TASKS)}; keys are {', '.join(OVERRIDE_KEYS)}")
         if not self.tasks or not self.seeds:
             raise ConfigError("invalid config: tasks and seeds must not be empty")
+        check(self.workers >= 1, "workers", self.workers, "an integer >= 1")
         if self.n_eval < 1 or self.gen_slack < 1:
             raise ConfigError("invalid config: n_eval and gen_slack must be >= 1")
         for task in self.tasks:
@@ -220,12 +224,16 @@ def summarize_task(cfg: LengthGenConfig, task_name: str, per_seed: list[dict]) -
     sizes = per_seed[0]["sizes"]
     mean = {m: [float(np.mean([r["curves"][str(n)][m] for r in per_seed])) for n in sizes]
             for m in ("exact_match", "did_not_stop")}
+    mean["exact_match_se"] = [standard_error([r["curves"][str(n)]["exact_match"] for r in per_seed])
+                              for n in sizes]
     at = {f: sizes.index(max(1, round(f * s["train_length"]))) for f in s["table_factors"]}
     far = max(s["table_factors"])
     row = {"task": task_name, "rasp_l": verdict.rasp_l, "paper": "generalizes" if task.paper_generalizes
            else "fails", "L": s["train_length"]}
     for f, i in at.items():
         row[_column("EM", f)] = mean["exact_match"][i]
+    for f, i in at.items():
+        row[_column("SE", f)] = mean["exact_match_se"][i]
     row[_column("DNS", far)] = mean["did_not_stop"][at[far]]
     row["measured"] = classify(mean["exact_match"][at[1.0] if 1.0 in at else 0],
                                mean["exact_match"][at[far]], task.chance)
@@ -236,18 +244,63 @@ def summarize_task(cfg: LengthGenConfig, task_name: str, per_seed: list[dict]) -
             "per_seed": {str(seed): r for seed, r in zip(cfg.seeds, per_seed)}, "row": row}
 
 
+def standard_error(values: list[float]) -> float:
+    """The standard error of the mean over seeds (0 for a single seed: no spread to estimate)."""
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
 def _column(metric: str, factor: float) -> str:
     return f"{metric}@{'' if factor == 1 else f'{factor:g}'}L"
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table of the rows (numbers as percentages)."""
-    cols = list(rows[0])
-    fmt = lambda k, v: (f"{100 * v:.1f}" if k.startswith(("EM@", "DNS@")) else  # noqa: E731
-                        ("yes" if v else "no") if k == "rasp_l" else str(v))
+    """A Markdown table of the rows (numbers as percentages; an ``SE@`` column is shown as
+    "± s.e." inside its ``EM@`` cell rather than as a column of its own)."""
+    cols = [k for k in rows[0] if not k.startswith("SE@")]
+
+    def cell(row: dict[str, Any], k: str) -> str:
+        v = row.get(k, "")
+        if k.startswith(("EM@", "DNS@")):
+            se = row.get("SE@" + k[3:])
+            return f"{100 * v:.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
+        return ("yes" if v else "no") if k == "rasp_l" else str(v)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(k, r.get(k, "")) for k in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(r, k) for k in cols) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def _task_seed_in_worker(cfg: LengthGenConfig, task_name: str, seed: int, out_dir: Path, resume: bool,
+                         force: bool, train_only: bool) -> dict[str, Any]:
+    """:func:`run_task_seed` in a spawned worker process (one that starts with torch's default threads)."""
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
+    return run_task_seed(cfg, task_name, seed, out_dir, resume=resume, force=force, progress=False,
+                         train_only=train_only)
+
+
+def train_task_seeds(cfg: LengthGenConfig, out_dir: Path, report: Callable[[str, int, dict], None], *,
+                     resume: bool, force: bool, progress: bool | None,
+                     train_only: bool) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every (task, seed) model trained and evaluated, in order or — with ``cfg.workers`` > 1 — in
+    that many spawned processes at once (each model is independent and seeded, so the results are
+    the same either way); ``report`` is called as each one finishes."""
+    pairs = [(task_name, seed) for task_name in cfg.tasks for seed in cfg.seeds]
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    if cfg.workers == 1 or len(pairs) == 1:
+        for task_name, seed in pairs:
+            done[task_name, seed] = run_task_seed(cfg, task_name, seed, out_dir, resume=resume, force=force,
+                                                  progress=progress, train_only=train_only)
+            report(task_name, seed, done[task_name, seed])
+        return done
+    # "spawn": a forked child would inherit torch's thread pools (see icl_lab.sweep.executors).
+    with cf.ProcessPoolExecutor(max_workers=min(cfg.workers, len(pairs)),
+                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_task_seed_in_worker, cfg, task_name, seed, out_dir, resume, force,
+                               train_only): (task_name, seed) for task_name, seed in pairs}
+        for future in cf.as_completed(futures):
+            done[futures[future]] = future.result()
+            report(*futures[future], done[futures[future]])
+    return done
 
 
 def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resume: bool = False,
@@ -260,19 +313,18 @@ def run_length_generalization(cfg: LengthGenConfig, out_dir: str | Path, *, resu
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     t0 = time.perf_counter()
-    tasks = {}
-    for task_name in cfg.tasks:
-        per_seed = []
-        for seed in cfg.seeds:
-            per_seed.append(run_task_seed(cfg, task_name, seed, out_dir, resume=resume, force=force,
-                                          progress=progress, train_only=train_only))
-            if log and not train_only:
-                curve = per_seed[-1]["curves"]
-                log(f"{task_name} seed {seed}: exact match " + ", ".join(
-                    f"n={n}: {curve[str(n)]['exact_match']:.2f}" for n in per_seed[-1]["sizes"])
-                    + f" (train {per_seed[-1]['train_s']:.0f}s, eval {per_seed[-1]['eval_s']:.0f}s)")
-        if not train_only:
-            tasks[task_name] = summarize_task(cfg, task_name, per_seed)
+
+    def report(task_name: str, seed: int, result: dict[str, Any]) -> None:
+        if log and not train_only:
+            curve = result["curves"]
+            log(f"{task_name} seed {seed}: exact match " + ", ".join(
+                f"n={n}: {curve[str(n)]['exact_match']:.2f}" for n in result["sizes"])
+                + f" (train {result['train_s']:.0f}s, eval {result['eval_s']:.0f}s)")
+
+    done = train_task_seeds(cfg, out_dir, report, resume=resume, force=force, progress=progress,
+                            train_only=train_only)
+    tasks = {} if train_only else {task_name: summarize_task(cfg, task_name, [done[task_name, s] for s in cfg.seeds])
+                                   for task_name in cfg.tasks}
     if train_only:
         run.set_status("trained")
         return {"config": cfg.to_dict(), "trained": list(cfg.tasks)}
@@ -296,6 +348,7 @@ def figure_data(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for name, t in results["tasks"].items():
         out[name] = {"rasp_l": bool(t["verdict"]["rasp_l"]), "L": t["train_length"], "sizes": t["sizes"],
                      "exact_match": t["mean"]["exact_match"], "did_not_stop": t["mean"]["did_not_stop"],
+                     "exact_match_se": t["mean"]["exact_match_se"],
                      "seeds": [[r["curves"][str(n)]["exact_match"] for n in t["sizes"]]
                                for r in t["per_seed"].values()],
                      "chance": TASKS[name].chance, "paper": t["row"]["paper"], "measured": t["row"]["measured"]}
@@ -306,7 +359,7 @@ def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = 
                                  figsize: tuple[float, float] = (10, 3.8)) -> Any:
     """Exact match (left) and did-not-stop rate (right) against test size / L, from
     :func:`figure_data`; the training range is shaded. Solid lines: RASP-L tasks; dashed: not
-    RASP-L; thin lines: individual seeds; dotted: chance. Returns the matplotlib figure (not saved)."""
+    RASP-L; bands: ± one standard error over seeds; thin lines: individual seeds; dotted: chance. Returns the matplotlib figure (not saved)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=figsize, sharex=True)
@@ -315,6 +368,9 @@ def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = 
         style = "-" if t["rasp_l"] else "--"
         label = f"{name} ({'RASP-L' if t['rasp_l'] else 'not RASP-L'}, L={t['L']})"
         line, = axes[0].plot(x, t["exact_match"], style, marker="o", label=label)
+        if t.get("exact_match_se"):  # ± one standard error over seeds
+            mean, se = np.array(t["exact_match"]), np.array(t["exact_match_se"])
+            axes[0].fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.15, lw=0)
         axes[1].plot(x, t["did_not_stop"], style, marker="o", color=line.get_color())
         for seed_curve in t["seeds"]:  # thin lines: individual seeds
             axes[0].plot(x, seed_curve, style, color=line.get_color(), alpha=0.25, lw=0.8)
@@ -329,9 +385,13 @@ def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = 
         ax.set_xlabel("test size / training length L")
         ax.set_ylabel(ylabel)
     axes[0].text(1.0, 0.02, " L (longest training size)", color="0.4", fontsize=8)
-    axes[0].legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 0.08))
+    # below both panels: with the whole table (nine tasks) a legend inside would hide the curves
+    handles, labels = axes[0].get_legend_handles_labels()
+    ncol = min(len(labels), 3)
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=ncol, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    rows = -(-len(labels) // ncol)
+    fig.tight_layout(rect=(0, 0.035 * rows + 0.01, 1, 1))
     return fig
 
 

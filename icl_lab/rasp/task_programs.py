@@ -51,6 +51,33 @@ def sort_unique_next() -> SOp:
                        description="next sorted token").named("sort_unique_next")
 
 
+def sort_repeat_next() -> SOp:
+    """Autoregressive sort with repeated numbers: ``x SEP sorted(x) EOS``.
+
+    The next output repeats the current token while it has been written fewer times than it
+    occurs in the input, else it is the smallest input number above the current token (the
+    ``sort_unique_next`` step). The two counts are causal selector widths (tokens equal to
+    the current one, in the input part and in the output part) and are only compared, so
+    the program is RASP-L by the lab's checker — yet Awasthi & Gupta report that plain
+    training (with repetitions) fails beyond the training length and their successor hint
+    fixes it."""
+    seen_sep = _seen(F.SEP, "seen_sep")
+    key = SequenceMap(lambda t, s: t if not s and t >= 0 else -2, tokens, seen_sep,
+                      description="input number, else -2").named("input_key")
+    written = SequenceMap(lambda t, s: t if s and t >= 0 else -3, tokens, seen_sep,
+                          description="output number, else -3").named("output_key")
+    query = SequenceMap(lambda t, s: -1 if t == F.SEP else (t if s and t >= 0 else 10**9),
+                        tokens, seen_sep, description="last output (-1 at SEP)").named("last_out")
+    in_count = selector_width(select(key, query, EQ, causal=True).named("same_input")).named("copies_in_input")
+    out_count = selector_width(select(written, query, EQ, causal=True).named("same_output")).named("copies_written")
+    larger = aggregate(select(key, query, GT, causal=True).named("larger_inputs"), key, "min",
+                       default=F.EOS).named("smallest_larger")
+    more_copies = (in_count > out_count).named("copies_left")  # a comparison: allowed in RASP-L
+    return SequenceMap(lambda q, m, n, s: (q if m else n) if s else F.PAD,
+                       query, more_copies, larger, seen_sep,
+                       description="next sorted token").named("sort_repeat_next")
+
+
 def copy_by_position() -> SOp:
     """Copy with repeated tokens, ``x SEP x EOS``: NOT RASP-L.
 
@@ -149,5 +176,5 @@ def parity_by_counting() -> SOp:
 
 
 PROGRAMS: dict[str, Callable[[], SOp]] = {f.__name__: f for f in (
-    sort_unique_next, copy_by_position, addition_reverse_without_hints,
+    sort_unique_next, sort_repeat_next, copy_by_position, addition_reverse_without_hints,
     parity_hinted_scratchpad, parity_by_counting)}

@@ -254,6 +254,57 @@ class SortWithSuccessorHint(SortUnique):
         return max(2 * n + 3, n + 5)  # sort, successor
 
 
+class SortRepeat(SortUnique):
+    """Sort with repeated numbers, Awasthi & Gupta's setting ("with repetitions"): numbers from
+    a fixed range of 20 (a lab choice), so short training lists hold few repeats and long test
+    lists many. The plain task of their task-hinting result (< 1% at 5L)."""
+
+    name, program, paper_generalizes = "sort_repeat", "algorithmic:sort_repeat_next", False
+    description = "BOS x SEP -> sorted(x) EOS, numbers from 0..19 with repeats"
+    n_values: ClassVar[int] = 20
+
+    def _symbol_values(self) -> list[int]:
+        return list(range(self.n_values))
+
+    def sample(self, n: int, rng: np.random.Generator) -> Example:
+        self._check_size(n)
+        x = (SYMBOL0 + rng.integers(0, self.n_values, size=n)).tolist()
+        return [BOS, *x, SEP], sorted(x) + [EOS]
+
+
+class SuccessorRun(SortRepeat):
+    """Auxiliary task for sort with repeats (Awasthi & Gupta's "identity + successor" step):
+    every copy of q in x, then the next larger element (none if q is the largest).
+    The lab's reading of their successor task for lists with repetitions."""
+
+    name = "successor_run"
+    description = "BOS x ? q SEP -> q (as often as in x), smallest x_i > q, EOS"
+
+    def sample(self, n: int, rng: np.random.Generator) -> Example:
+        prompt, answer = SortRepeat.sample(self, n, rng)
+        x = prompt[1:-1]
+        q = x[int(rng.integers(n))]
+        larger = [t for t in x if t > q]
+        return [BOS, *x, QUERY, q, SEP], [q] * x.count(q) + ([min(larger)] if larger else []) + [EOS]
+
+
+class SortRepeatWithSuccessorHint(SortRepeat):
+    """Sort with repeats trained jointly with :class:`SuccessorRun` (half the examples);
+    evaluated on sort. Awasthi & Gupta: < 1% plain, > 92% hinted at 5L."""
+
+    name, paper_generalizes = "sort_repeat+successor", True
+    description = "sort_repeat, trained jointly with the successor-run task"
+    aux_fraction = 0.5
+
+    def training_example(self, n: int, rng: np.random.Generator) -> Example:
+        if rng.random() < self.aux_fraction:
+            return SuccessorRun.sample(self, n, rng)
+        return self.sample(n, rng)
+
+    def sequence_length(self, n: int) -> int:
+        return 2 * n + 4 if n > 1 else n + 6  # sort; successor run (n copies + EOS, prompt n + 4)
+
+
 class _Hinted(AlgorithmicTask):
     """Shared by hinted tasks: hint tokens ``h_0..h_{H-1}`` after the task's other symbols;
     each example starts at a random hint offset so that every hint token is trained."""
@@ -349,7 +400,8 @@ class Parity(AlgorithmicTask):
 
 
 TASKS: dict[str, type[AlgorithmicTask]] = {cls.name: cls for cls in (
-    Count, Mode, CopyUnique, CopyRepeat, SortUnique, SortWithSuccessorHint, AdditionHints,
+    Count, Mode, CopyUnique, CopyRepeat, SortUnique, SortWithSuccessorHint, SortRepeat,
+    SortRepeatWithSuccessorHint, AdditionHints,
     AdditionPlain, ParityScratchpad, Parity)}
 
 

@@ -1,9 +1,11 @@
 """A tiny end-to-end length-generalization run, through the library and the CLI."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+from scipy.stats import sem
 from typer.testing import CliRunner
 
 from icl_lab.cli import app
@@ -14,14 +16,16 @@ from icl_lab.pipelines.length_generalization import (
     load_config,
     plot_length_generalization,
     run_length_generalization,
+    standard_error,
 )
 from tests.figure_scripts import make_smoke
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "length_generalization.toml"
 TINY = ["tasks=count,parity", "seeds=0,1", "train_length=4", "train.steps=15", "n_eval=8",
         "n_embd=16", "n_layer=1", "n_head=2", "test_factors=1,2,3", "train.log_every=5"]
-COLUMNS = ["task", "rasp_l", "paper", "L", "EM@L", "EM@2L", "EM@3L", "DNS@3L", "measured",
-           "train_s", "eval_s"]
+COLUMNS = ["task", "rasp_l", "paper", "L", "EM@L", "EM@2L", "EM@3L", "SE@L", "SE@2L", "SE@3L", "DNS@3L",
+           "measured", "train_s", "eval_s"]
+SHOWN = [c for c in COLUMNS if not c.startswith("SE@")]  # the Markdown table folds s.e. into EM cells
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,7 @@ def test_table_has_the_expected_columns_and_verdicts(tiny_run):
     for row in rows.values():
         assert 0 <= row["EM@L"] <= 1 and 0 <= row["DNS@3L"] <= 1
     table = (out / "table.md").read_text()
-    assert table.startswith("| " + " | ".join(COLUMNS) + " |")
+    assert table.startswith("| " + " | ".join(SHOWN) + " |")
     assert (out / "table.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
     saved = json.loads((out / "results.json").read_text())
     assert saved["tasks"]["count"]["sizes"] == [4, 8, 12]
@@ -52,6 +56,16 @@ def test_resume_reuses_finished_runs(tiny_run):
     cfg, out, results = tiny_run
     again = run_length_generalization(cfg, out, resume=True, progress=False, log=None)
     assert again["table"] == results["table"]
+
+
+def test_workers_give_the_same_results_as_one_process(tiny_run, tmp_path):
+    """Models trained two at a time in spawned processes: every per-seed curve is identical."""
+    cfg, _, results = tiny_run
+    parallel = run_length_generalization(dataclasses.replace(cfg, workers=2), tmp_path / "par",
+                                         progress=False, log=None)
+    for task, t in results["tasks"].items():
+        assert {s: r["curves"] for s, r in parallel["tasks"][task]["per_seed"].items()} == \
+            {s: r["curves"] for s, r in t["per_seed"].items()}
 
 
 def test_figure_is_written(tiny_run, tmp_path):
@@ -67,6 +81,17 @@ def test_classify():
     assert classify(1.0, 0.5) == "partial"
     assert classify(0.2, 0.0) == "not learned"
     assert format_table([{"task": "t", "rasp_l": True, "EM@L": 0.5}]).splitlines()[2] == "| t | yes | 50.0 |"
+    with_se = format_table([{"task": "t", "EM@2L": 0.5, "SE@2L": 0.125}])
+    assert with_se.splitlines()[0] == "| task | EM@2L |" and with_se.splitlines()[2] == "| t | 50.0 ± 12.5 |"
+
+
+def test_standard_error_over_seeds_matches_scipy(tiny_run):
+    _, _, results = tiny_run
+    count = results["tasks"]["count"]
+    for i, n in enumerate(count["sizes"]):
+        per_seed = [r["curves"][str(n)]["exact_match"] for r in count["per_seed"].values()]
+        assert count["mean"]["exact_match_se"][i] == pytest.approx(float(sem(per_seed)), abs=1e-12)
+    assert standard_error([0.3]) == 0.0  # one seed: no spread estimated
 
 
 def test_cli_length_gen_and_errors(tmp_path):
@@ -96,7 +121,7 @@ def test_cli_check():
 
 @pytest.mark.parametrize("stem, tasks, far", [
     ("fig20_length_generalization", ["mode", "count", "parity"], 3.0),
-    ("fig21_task_hinting", ["sort_unique", "sort_unique+successor"], 5.0)])
+    ("fig21_task_hinting", ["sort_repeat", "sort_repeat+successor", "sort_unique", "sort_unique+successor"], 5.0)])
 def test_figure_smoke(stem, tasks, far, tmp_path):
     entry = make_smoke(stem, tmp_path)
     assert list(entry.results["tasks"]) == tasks
