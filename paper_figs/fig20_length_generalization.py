@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 
 from icl_lab.figures.claims import AtLeast, AtMost
 from icl_lab.pipelines.length_generalization import (
+    exact_match_at,
     figure_data,
     length_generalization_figure,
     load_config,
@@ -26,33 +27,27 @@ EXPERIMENT = "length_generalization"
 SMOKE_EXTRA = ["tasks=mode,count,parity"]
 
 
-def exact_match_at(results: dict, task: str, factor: float) -> float:
-    """Mean exact match of ``task`` at test size ``factor`` x L."""
-    t = results["tasks"][task]
-    return t["exact_match"][t["sizes"].index(max(1, round(factor * t["L"])))]
-
-
 def tasks_generalizing(results: dict, rasp_l: bool, factor: float = 2.0, bound: float = 0.8) -> int:
     """How many tasks of one side of the conjecture keep exact match ≥ ``bound`` at ``factor`` x L."""
-    return sum(exact_match_at(results, name, factor) >= bound
+    return sum(exact_match_at(results["tasks"], name, factor) >= bound
                for name, t in results["tasks"].items() if t["rasp_l"] == rasp_l)
 
 
 def worst_non_rasp_l(results: dict, factor: float = 2.0) -> float:
     """The largest exact match above chance at ``factor`` x L among the tasks that are not RASP-L."""
-    return max(exact_match_at(results, name, factor) - t["chance"]
+    return max(exact_match_at(results["tasks"], name, factor) - t["chance"]
                for name, t in results["tasks"].items() if not t["rasp_l"])
 
 
 CLAIMS = (
     AtLeast("mode (short RASP-L program) generalizes: exact match at 2L ≥ 0.9",
-            lambda r: exact_match_at(r, "mode", 2.0), paper_value="generalizes (RASP-L)",
+            lambda r: exact_match_at(r["tasks"], "mode", 2.0), paper_value="generalizes (RASP-L)",
             bound=0.9),
     AtMost("parity without scratchpad (not RASP-L) does not generalize: exact match at 2L ≤ chance + 0.1",
-           lambda r: exact_match_at(r, "parity", 2.0) - r["tasks"]["parity"]["chance"],
+           lambda r: exact_match_at(r["tasks"], "parity", 2.0) - r["tasks"]["parity"]["chance"],
            paper_value="fails beyond the training length", bound=0.1),
     AtLeast("count (RASP-L) generalizes: exact match at 2L ≥ 0.9",
-            lambda r: exact_match_at(r, "count", 2.0), paper_value="trained up to ~60, generalizes to ~150",
+            lambda r: exact_match_at(r["tasks"], "count", 2.0), paper_value="trained up to ~60, generalizes to ~150",
             bound=0.9, shows_at=("cpu", "paper"),
             scale_note="quick trains count on sizes ≤ 10 only; Zhou et al. need training lengths of ~40-60"),
     AtLeast("The RASP-L side of Zhou et al.'s table: at least five RASP-L tasks keep exact match ≥ 0.8 at 2L",

@@ -355,6 +355,12 @@ def figure_data(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def exact_match_at(tasks: dict[str, dict[str, Any]], name: str, factor: float) -> float:
+    """Mean exact match of task ``name`` at test size ``factor`` x L, from :func:`figure_data`."""
+    t = tasks[name]
+    return t["exact_match"][t["sizes"].index(max(1, round(factor * t["L"])))]
+
+
 def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = "Length generalization",
                                  figsize: tuple[float, float] = (10, 3.8)) -> Any:
     """Exact match (left) and did-not-stop rate (right) against test size / L, from
