@@ -4,6 +4,10 @@ Tasks with a short RASP-L program (count, mode; solid lines) should keep their e
 beyond the longest training size L; parity without a scratchpad (not RASP-L; dashed) should not.
 The quick preset trains 2-layer models on sizes 1..10 (three seeds) and tests up to 3L; the cpu
 preset trains the whole table of Zhou et al. (nine tasks, three seeds, count on sizes up to 60).
+The right panel compares a trained model with the lab's compiled RASP program head by head
+(attention overlap, :mod:`icl_lab.pipelines.rasp_compare`) for count and copy_unique: a model
+that runs the program's algorithm keeps the overlap beyond L; one that copies by position
+matches the induction head only where the two coincide, at sizes up to L.
 """
 
 from __future__ import annotations
@@ -20,11 +24,16 @@ from icl_lab.pipelines.length_generalization import (
     load_config,
     run_length_generalization,
 )
+from icl_lab.pipelines.rasp_compare import ADAPTERS, overlap_by_size
+from icl_lab.rasp.compiler.verify import single_thread
 
 PAPER = "Zhou, Bradley, Littwin, Razin, Saremi, Susskind, Bengio, Nakkiran 2024 (arXiv:2310.16028), Fig. 1"
 EXPERIMENT = "length_generalization"
 # the file's smoke preset trains mode and parity only; count is added so every claim has a value
 SMOKE_EXTRA = ["tasks=mode,count,parity"]
+#: examples per size for the attention comparison (the compiled count model is large: 158M
+#: parameters at L = 60, about a minute for 20 examples per size up to 3L on one core)
+HEAD_EXAMPLES = 20
 
 
 def tasks_generalizing(results: dict, rasp_l: bool, factor: float = 2.0, bound: float = 0.8) -> int:
@@ -62,12 +71,41 @@ CLAIMS = (
 
 def compute(preset: str, runs: Path) -> dict:
     """Train (or reuse) every task and seed of the experiment's ``preset`` under
-    ``runs/length_generalization-<preset>``; the mean and per-seed exact-match curves."""
+    ``runs/length_generalization-<preset>``; the mean and per-seed exact-match curves; and, for
+    the tasks whose RASP program the lab compiles (count, copy_unique), how closely the first
+    seed's attention heads follow the compiled program's heads at each test size."""
     cfg = load_config(EXPERIMENT, preset, SMOKE_EXTRA if preset == "smoke" else [])
-    results = run_length_generalization(cfg, Path(runs) / f"{cfg.name}-{cfg.preset}", resume=True)
-    return {"tasks": figure_data(results)}
+    out = Path(runs) / f"{cfg.name}-{cfg.preset}"
+    results = run_length_generalization(cfg, out, resume=True)
+    with single_thread():
+        heads = {name: overlap_by_size(out / name / f"seed{cfg.seeds[0]}", cfg.test_factors,
+                                       HEAD_EXAMPLES, cfg.eval_seed)
+                 for name in cfg.tasks if name in ADAPTERS}
+    return {"tasks": figure_data(results), "heads": heads}
+
+
+def _heads_panel(ax: plt.Axes, heads: dict, colors: dict[str, str]) -> None:
+    """Best overlap of each compiled head with any trained head (solid) and per-position
+    agreement of the trained model with the compiled program (dotted), against size / L;
+    each task in its colour of the other panels."""
+    for name, h in heads.items():
+        x = [n / h["L"] for n in h["sizes"]]
+        ax.plot(x, h["trained_vs_compiled"], ":", marker="s", ms=3, color=colors[name],
+                label=f"{name}: next token = compiled program's")
+        for head, overlap, marker in zip(h["compiled_heads"], h["best_overlap"], "o^vD<>"):
+            ax.plot(x, overlap, "-", marker=marker, ms=4, color=colors[name], alpha=0.75,
+                    label=f"{name}: head {head}")
+    ax.set_ylabel("attention overlap with the compiled head (best trained head)")
+    ax.set_title("Trained vs compiled RASP program (seed 0, teacher-forced)", fontsize=9)
+    ax.legend(fontsize=6, loc="lower left")
 
 
 def draw(results: dict, preset: str) -> plt.Figure:
     title = f"Length generalization: RASP-L tasks (solid) vs not (dashed), {preset} preset"
-    return length_generalization_figure(results["tasks"], title, figsize=(14, 6))
+    heads = results.get("heads") or {}
+    fig = length_generalization_figure(results["tasks"], title, figsize=(19 if heads else 14, 6),
+                                       extra_panels=1 if heads else 0)
+    if heads:
+        # length_generalization_figure colours the tasks C0, C1, ... in their order
+        _heads_panel(fig.axes[2], heads, {name: f"C{i}" for i, name in enumerate(results["tasks"])})
+    return fig

@@ -80,7 +80,7 @@ def _panels() -> list[dict]:
 
 def _vs_trained(preset: str, runs: Path) -> dict:
     """Compiled vs trained ``count``: teacher-forced agreement per test size (the table of
-    :func:`icl_lab.pipelines.rasp_compare.compare_count`, without its files)."""
+    :func:`icl_lab.pipelines.rasp_compare.compare`, without its files)."""
     from icl_lab.pipelines.length_generalization import eval_sizes
     from icl_lab.pipelines.rasp_compare import agreement, compile_for, train_or_load
     from icl_lab.tasks.algorithmic import make_task

@@ -362,13 +362,15 @@ def exact_match_at(tasks: dict[str, dict[str, Any]], name: str, factor: float) -
 
 
 def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = "Length generalization",
-                                 figsize: tuple[float, float] = (10, 3.8)) -> Any:
+                                 figsize: tuple[float, float] = (10, 3.8), extra_panels: int = 0) -> Any:
     """Exact match (left) and did-not-stop rate (right) against test size / L, from
     :func:`figure_data`; the training range is shaded. Solid lines: RASP-L tasks; dashed: not
-    RASP-L; bands: ± one standard error over seeds; thin lines: individual seeds; dotted: chance. Returns the matplotlib figure (not saved)."""
+    RASP-L; bands: ± one standard error over seeds; thin lines: individual seeds; dotted: chance.
+    ``extra_panels`` empty axes follow on the right (``fig.axes[2:]``, same x axis) for the
+    caller to draw in. Returns the matplotlib figure (not saved)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=figsize, sharex=True)
+    fig, axes = plt.subplots(1, 2 + extra_panels, figsize=figsize, sharex=True)
     for name, t in tasks.items():
         x = [n / t["L"] for n in t["sizes"]]
         style = "-" if t["rasp_l"] else "--"
@@ -383,7 +385,7 @@ def length_generalization_figure(tasks: dict[str, dict[str, Any]], title: str = 
         if t.get("chance"):  # dotted: the exact match of guessing
             axes[0].axhline(t["chance"], color=line.get_color(), ls=":", lw=0.8, alpha=0.7)
     left = min(min(n / t["L"] for n in t["sizes"]) for t in tasks.values())
-    for ax, ylabel in zip(axes, ("exact match", "did not stop (no EOS)")):
+    for ax, ylabel in zip(axes, ("exact match", "did not stop (no EOS)", *[""] * extra_panels)):
         ax.axvspan(0, 1, color="0.92", zorder=0)  # sizes seen in training
         ax.axvline(1, color="0.4", ls=":", lw=1)
         ax.set_xlim(left=min(left, 1.0) - 0.1)

@@ -1,12 +1,16 @@
-"""Compiled RASP ``count`` vs a (smoke-trained) TokenLM: the agreement table."""
+"""Compiled RASP programs (count, copy_unique) vs smoke-trained TokenLMs: the agreement tables."""
 
 import csv
 
-from icl_lab.pipelines.rasp_compare import AGREEMENT_COLUMNS, HEAD_COLUMNS, compare_count
+import torch
+
+from icl_lab.pipelines.rasp_compare import AGREEMENT_COLUMNS, HEAD_COLUMNS, compare, compile_for, run_both, sample
+from icl_lab.tasks.algorithmic import make_task
+from icl_lab.training.tokens import load_token_model
 
 
-def test_compare_count_smoke(tmp_path):
-    result = compare_count(tmp_path, preset="smoke", log=None)  # 30 steps, L = 4; one thread
+def test_compare_smoke(tmp_path):
+    result = compare(tmp_path, preset="smoke", log=None)  # 30 steps, L = 4; one thread
     assert result.task == "count" and result.train_length == 4
     assert [r["n"] for r in result.rows] == [4, 8, 12]  # L, 2L, 3L
     with (tmp_path / "rasp_compare.csv").open() as f:
@@ -28,5 +32,29 @@ def test_compare_count_smoke(tmp_path):
     assert all(p.stat().st_size > 0 for p in result.paths)
 
     # the same comparison from the finished run directory gives the same table
-    again = compare_count(tmp_path / "again", run_dir=result.run_dir, plot=False, log=None)
+    again = compare(tmp_path / "again", run_dir=result.run_dir, plot=False, log=None)
     assert again.rows == result.rows
+
+
+
+def test_compare_copy_unique_smoke(tmp_path):
+    """The induction-head program, compiled, copies every test size exactly; its two heads are
+    compared with the trained ones on the trained model's positions (the compiled BOS dropped)."""
+    result = compare(tmp_path, task="copy_unique", preset="smoke", plot=False, log=None)
+    assert result.task == "copy_unique" and [r["n"] for r in result.rows] == [4, 8, 12]
+    for row in result.rows:
+        assert row["positions"] == row["examples"] * (row["n"] + 1)  # x then EOS
+        assert row["compiled_vs_reference"] == 1.0 and row["compiled_exact"] == 1.0
+    assert result.compiled_heads == ["previous_token", "copy_unique"]
+    assert all(0.0 <= h["best_overlap"] <= 1.0 + 1e-6 for h in result.heads)
+
+    # alignment: at the query x_k (trained position n + 1 + k) the compiled induction head
+    # attends to the source of x_{k+1}, trained position k + 1 = n positions back
+    _, trained = load_token_model(result.run_dir)
+    task = make_task("copy_unique", 12)
+    n = 8
+    res = run_both(trained, compile_for(task), task, sample(task, n, 5, 0), patterns=True)
+    induction = res["compiled_patterns"][:, 1]
+    assert induction.shape[-1] == res["trained_patterns"].shape[-1] == 2 * n + 2
+    queries = torch.arange(n + 2, 2 * n + 1)
+    assert torch.all(induction[:, queries, queries - n] > 0.99)
