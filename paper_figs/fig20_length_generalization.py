@@ -95,9 +95,10 @@ def _heads_panel(ax: plt.Axes, heads: dict, colors: dict[str, str]) -> None:
         for head, overlap, marker in zip(h["compiled_heads"], h["best_overlap"], "o^vD<>"):
             ax.plot(x, overlap, "-", marker=marker, ms=4, color=colors[name], alpha=0.75,
                     label=f"{name}: head {head}")
-    ax.set_ylabel("attention overlap with the compiled head (best trained head)")
-    ax.set_title("Trained vs compiled RASP program (seed 0, teacher-forced)", fontsize=9)
-    ax.legend(fontsize=6, loc="lower left")
+    ax.set_ylabel("overlap with the compiled program")
+    ax.set_title("Trained vs compiled RASP program (seed 0, teacher-forced):\nsolid: best attention "
+                 "overlap of a trained head; dotted: same next token", fontsize=9)
+    ax.legend(fontsize=6, loc="upper right", bbox_to_anchor=(1.0, 0.95))
 
 
 def draw(results: dict, preset: str) -> plt.Figure:
