@@ -11,6 +11,10 @@ Exact match says *that* a model fails beyond L; these say *where* along the answ
   count how often the prediction of ``p_k`` flips. The RASP-L program computes
   ``p_k = p_{k-1} XOR b_k``, so a model that runs it flips every time (rate 1); a model that
   counts the prompt's ones instead (parity without scratchpad, not RASP-L) never does (rate 0).
+- :func:`sort_error_kinds` — for sorts with repeated numbers, the first greedy-decoding error
+  of each failed answer by kind (:func:`first_error_kind`): a miscounted copy of a number, a
+  wrong next number, or the end. The successor hint of Awasthi & Gupta trains the next-number
+  step; a model whose errors are miscounted copies has no use for it.
 
 ``model`` is anything called as ``model(tokens [B, T]) -> logits [B, T, vocab]`` (a
 :class:`~icl_lab.models.token_lm.TokenLM`). Examples are those of the experiment's
@@ -19,13 +23,15 @@ evaluation (``default_rng([seed, n])``).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections import Counter
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from icl_lab.core.errors import ConfigError
-from icl_lab.tasks.algorithmic import SYMBOL0, AlgorithmicTask, ParityScratchpad
+from icl_lab.models.token_lm import TokenLM, generate
+from icl_lab.tasks.algorithmic import EOS, PAD, SYMBOL0, AlgorithmicTask, ParityScratchpad, SortRepeat
 
 Model = Callable[[torch.Tensor], torch.Tensor]
 
@@ -70,4 +76,42 @@ def scratchpad_flip_rate(model: Model, task: AlgorithmicTask, n: int, n_examples
     return np.array(rates)
 
 
-__all__ = ["accuracy_by_answer_index", "scratchpad_flip_rate"]
+def first_error_kind(answer: Sequence[int], output: Sequence[int]) -> str:
+    """How a sorted ``output`` first departs from the sorted ``answer`` (both ending in EOS):
+    ``"ok"``, ``"one copy too many"`` (the previous number again), ``"one copy too few"`` (a
+    larger number while the previous one still has copies to write), ``"wrong number"`` (any
+    other number), ``"early EOS"``, ``"no EOS"`` (a number where EOS was due) or ``"short"``
+    (the output stops without EOS)."""
+    answer, output = list(answer), list(output)
+    if output == answer:
+        return "ok"
+    i = next((j for j in range(min(len(answer), len(output))) if answer[j] != output[j]), len(output))
+    if i >= len(output):
+        return "short"
+    got, want = output[i], answer[i]
+    previous = answer[i - 1] if i else None
+    if got == EOS:
+        return "early EOS"
+    if want == EOS:
+        return "one copy too many" if got == previous else "no EOS"
+    if got == previous:
+        return "one copy too many"
+    if want == previous and got > want:
+        return "one copy too few"
+    return "wrong number"
+
+
+@torch.no_grad()
+def sort_error_kinds(model: TokenLM, task: AlgorithmicTask, n: int, n_examples: int = 200,
+                     seed: int = 12345, slack: int = 4) -> Counter:
+    """:func:`first_error_kind` of every greedy answer on inputs of size ``n`` (``"ok"`` counts
+    the right ones). ``task`` is a sort with repeats (``sort_repeat`` or its hinted form)."""
+    if not isinstance(task, SortRepeat):
+        raise ConfigError(f"sort_error_kinds needs a sort with repeats, got {task.name!r}")
+    rng = np.random.default_rng([seed, n])
+    examples = [task.sample(n, rng) for _ in range(n_examples)]
+    outputs = generate(model, [p for p, _ in examples], len(examples[0][1]) + slack, EOS, pad_token=PAD)
+    return Counter(first_error_kind(a, o) for (_, a), o in zip(examples, outputs))
+
+
+__all__ = ["accuracy_by_answer_index", "first_error_kind", "scratchpad_flip_rate", "sort_error_kinds"]

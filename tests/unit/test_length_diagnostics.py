@@ -7,8 +7,14 @@ import pytest
 import torch
 
 from icl_lab.core.errors import ConfigError
-from icl_lab.evaluation.length_diagnostics import accuracy_by_answer_index, scratchpad_flip_rate
-from icl_lab.tasks.algorithmic import SEP, SYMBOL0, make_task
+from icl_lab.evaluation.length_diagnostics import (
+    accuracy_by_answer_index,
+    first_error_kind,
+    scratchpad_flip_rate,
+    sort_error_kinds,
+)
+from icl_lab.models.token_lm import TokenLM, TokenLMConfig
+from icl_lab.tasks.algorithmic import EOS, SEP, SYMBOL0, make_task
 
 EVEN, ODD = SYMBOL0 + 2, SYMBOL0 + 3
 
@@ -60,3 +66,30 @@ def test_flip_rate_rejects_other_tasks_and_size_one():
         scratchpad_flip_rate(_parity_model(task, "xor"), make_task("parity", 12), 4)
     with pytest.raises(ConfigError, match="≥ 2"):
         scratchpad_flip_rate(_parity_model(task, "xor"), task, 1)
+
+
+A, B, C, D = SYMBOL0 + 1, SYMBOL0 + 2, SYMBOL0 + 3, SYMBOL0 + 4  # numbers, in order
+
+
+@pytest.mark.parametrize("output, kind", [
+    ([A, A, B, C, EOS], "ok"),
+    ([A, A, A, B, C, EOS], "one copy too many"),   # a third A
+    ([A, B, C, EOS], "one copy too few"),           # B while a second A was due
+    ([A, A, C, EOS], "wrong number"),               # B skipped
+    ([A, A, B, C, C, EOS], "one copy too many"),    # a second C where EOS was due
+    ([A, A, B, C, D, EOS], "no EOS"),
+    ([A, A, EOS], "early EOS"),
+    ([A, A, B], "short"),
+])
+def test_first_error_kind(output, kind):
+    assert first_error_kind([A, A, B, C, EOS], output) == kind
+
+
+def test_sort_error_kinds_counts_every_example():
+    task = make_task("sort_repeat", 8)
+    torch.manual_seed(0)
+    model = TokenLM(TokenLMConfig(vocab_size=task.vocab_size, context_len=32, n_layer=1, n_head=1, n_embd=8))
+    kinds = sort_error_kinds(model, task, 4, n_examples=7)
+    assert sum(kinds.values()) == 7
+    with pytest.raises(ConfigError, match="sort with repeats"):
+        sort_error_kinds(model, make_task("sort_unique", 8), 4)
