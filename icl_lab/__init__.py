@@ -162,7 +162,7 @@ _PUBLIC: dict[str, str] = {
     "plot_rasp_pattern": "icl_lab.rasp.compiler.plots:plot_pattern",  # attention of a compiled head
     "CompilationError": "icl_lab.rasp.compiler",
     "CausalityError": "icl_lab.rasp.compiler",
-    "rasp_compare": "icl_lab.pipelines.rasp_compare:compare",  # trained vs compiled RASP program (count, copy_unique)
+    "rasp_compare": "icl_lab.pipelines.rasp_compare:compare",  # trained vs compiled RASP program (count, mode, copy_unique)
 }
 
 

@@ -5,7 +5,7 @@ beyond the longest training size L; parity without a scratchpad (not RASP-L; das
 The quick preset trains 2-layer models on sizes 1..10 (three seeds) and tests up to 3L; the cpu
 preset trains the whole table of Zhou et al. (nine tasks, three seeds, count on sizes up to 60).
 The right panel compares a trained model with the lab's compiled RASP program head by head
-(attention overlap, :mod:`icl_lab.pipelines.rasp_compare`) for count and copy_unique: a model
+(attention overlap, :mod:`icl_lab.pipelines.rasp_compare`) for count, mode and copy_unique: a model
 that runs the program's algorithm keeps the overlap beyond L; one that copies by position
 matches the induction head only where the two coincide, at sizes up to L.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from icl_lab.figures.claims import AtLeast, AtMost
 from icl_lab.pipelines.length_generalization import (
@@ -72,7 +73,7 @@ CLAIMS = (
 def compute(preset: str, runs: Path) -> dict:
     """Train (or reuse) every task and seed of the experiment's ``preset`` under
     ``runs/length_generalization-<preset>``; the mean and per-seed exact-match curves; and, for
-    the tasks whose RASP program the lab compiles (count, copy_unique), how closely the first
+    the tasks whose RASP program the lab compiles (count, mode, copy_unique), how closely the first
     seed's attention heads follow the compiled program's heads at each test size."""
     cfg = load_config(EXPERIMENT, preset, SMOKE_EXTRA if preset == "smoke" else [])
     out = Path(runs) / f"{cfg.name}-{cfg.preset}"
@@ -98,7 +99,9 @@ def _heads_panel(ax: plt.Axes, heads: dict, colors: dict[str, str]) -> None:
     ax.set_ylabel("overlap with the compiled program")
     ax.set_title("Trained vs compiled RASP program (seed 0, teacher-forced):\nsolid: best attention "
                  "overlap of a trained head; dotted: same next token", fontsize=9)
-    ax.legend(fontsize=6, loc="upper right", bbox_to_anchor=(1.0, 0.95))
+    ax.set_ylim(-0.03, 1.4)  # room above the curves for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.legend(fontsize=6, loc="upper right", ncol=2)
 
 
 def draw(results: dict, preset: str) -> plt.Figure:

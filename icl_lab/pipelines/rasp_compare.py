@@ -10,9 +10,12 @@ token sequence, position by position (:data:`ADAPTERS` says how):
   (layer 1: previous token; layer 2: the key whose previous token is the query's token). It
   reads the whole sequence with BOS and SEP as one marker (``M x M x``), so the compiled
   model's BOS is one extra position in front, dropped when attention is compared.
+- ``mode`` (``BOS x SEP -> m EOS``): the program ``mode`` (running mode) reads ``x SEP``; at
+  ``SEP`` its output is the mode of ``x`` (``SEP`` reaches a count of one last, so it never
+  wins a tie). Only that first answer token is compared: after it the program's output is a
+  running mode, not ``EOS``.
 
-(``mode`` and the sorts would need more: ``mode``'s program outputs a running mode that the
-task reads only before ``SEP``, and the sort programs are not causal.)
+(The sort programs are not causal, so a causal trained model has no counterpart.)
 
 :func:`compare`
 
@@ -82,7 +85,8 @@ class ProgramAdapter:
     position ``j`` is trained position ``j + lead``, and the compiled model's position ``k``
     (its BOS is 0) is trained position ``k - 1 + lead``. ``values(task)`` is the compiled
     vocabulary, ``max_len(task)`` the longest program input, ``to_program`` maps one token
-    and ``from_program`` reads one output value back as a token."""
+    and ``from_program`` reads one output value back as a token. ``answer_tokens``: how many
+    answer tokens the program predicts (``None``: all of them, EOS included)."""
 
     program: str
     lead: int
@@ -90,6 +94,7 @@ class ProgramAdapter:
     max_len: Callable[[AlgorithmicTask], int]
     to_program: Callable[[AlgorithmicTask, int], Any]
     from_program: Callable[[AlgorithmicTask, Any], int]
+    answer_tokens: int | None = None
 
 
 def _copy_from_program(task: AlgorithmicTask, v: Any) -> int:
@@ -106,6 +111,11 @@ ADAPTERS: dict[str, ProgramAdapter] = {
         lambda t: 2 * t.max_length + 2,  # BOS x SEP x (the last answer token is never input)
         lambda t, tok: _MARKER if tok in (BOS, SEP, EOS) else t.encode([tok])[0],
         _copy_from_program),
+    "mode": ProgramAdapter(
+        "mode", 1, lambda t: list(t.symbol_values) + [F.SEP],
+        lambda t: t.max_length + 2,  # x SEP m
+        lambda t, tok: F.SEP if tok == SEP else t.encode([tok])[0], lambda t, v: t.decode([v])[0],
+        answer_tokens=1),
 }
 
 
@@ -209,7 +219,8 @@ def run_both(trained: TokenLM, compiled: CompiledModel, task: AlgorithmicTask,
              ) -> dict[str, Any]:
     """Teacher-forced predictions of every answer token by both models.
 
-    Returns ``trained``, ``compiled``, ``reference`` (token ids ``[B, answer length]``) and,
+    Returns ``trained``, ``compiled``, ``reference`` (token ids ``[B, k]``, ``k`` the answer
+    tokens the program predicts: :attr:`ProgramAdapter.answer_tokens`) and,
     with ``patterns``, ``trained_patterns`` ``[B, layers * heads, T, T]`` and
     ``compiled_patterns`` ``[B, compiled heads, T, T]`` over the trained model's T positions
     (BOS first in both)."""
@@ -223,15 +234,17 @@ def run_both(trained: TokenLM, compiled: CompiledModel, task: AlgorithmicTask,
     trained.eval()
     with trained.hooks(names if patterns else []) as cache:
         logits = trained(tokens)
+    k = a.answer_tokens or len(examples[0][1])
     out: dict[str, Any] = {
-        "trained": logits[:, prompt_len - 1:].argmax(-1).numpy(),
-        "reference": np.array([ans for _, ans in examples]),
+        "trained": logits[:, prompt_len - 1: prompt_len - 1 + k].argmax(-1).numpy(),
+        "reference": np.array([ans[:k] for _, ans in examples]),
     }
     inputs = [[a.to_program(task, t) for t in s[a.lead:]] for s in seqs]
     heads = compiled_head_names(compiled)
     layers = sorted({layer for layer, _, _ in heads})
     values, ccache = compiled.run_with_cache(inputs, [f"blocks.{i}.attn.hook_pattern" for i in layers])
-    out["compiled"] = np.array([[a.from_program(task, v) for v in row[prompt_len - 1 - a.lead:].tolist()]
+    start = prompt_len - 1 - a.lead
+    out["compiled"] = np.array([[a.from_program(task, v) for v in row[start: start + k].tolist()]
                                 for row in values])
     if patterns:
         out["trained_patterns"] = torch.cat([cache[n] for n in names], dim=1).float()
@@ -275,8 +288,9 @@ def _measure(trained: TokenLM, compiled: CompiledModel, task: AlgorithmicTask, s
         row, res = agreement(trained, compiled, task, n, n_examples, eval_seed, train_length, patterns=True)
         rows.append(row)
         sep = len(sample(task, n, 1, eval_seed)[0][0]) - 1  # the SEP query: the first answer prediction
+        k = res["reference"].shape[1]  # the answer tokens the program predicts
         by_position[n] = (res["trained"] == res["reference"]).mean(0).tolist()
-        overlaps[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"], slice(sep, None))
+        overlaps[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"], slice(sep, sep + k))
         at_sep[n] = head_overlap(res["compiled_patterns"], res["trained_patterns"], slice(sep, sep + 1))
         if log:
             log(f"n={n} ({row['factor']:g}L): trained vs compiled {row['trained_vs_compiled']:.3f}, "
@@ -405,7 +419,7 @@ def write_tables(result: Comparison, out_dir: Path, stem: str) -> list[Path]:
         f"Trained run: `{result.run_dir}`.\n\n" + result.table() +
         "\nAttention: overlap (sum of min, 1 = identical rows) of each compiled head with the "
         "trained head that matches it best at L (`trained_head`), and with the best one at each "
-        "size (`best_*`), over the queries from SEP on; `sep_*`: the best trained head at the SEP "
+        "size (`best_*`), over the answer-predicting queries from SEP on (mode: SEP only); `sep_*`: the best trained head at the SEP "
         "query alone (for count, where `two_back` fetches the start; elsewhere the compiled MLP "
         "ignores `two_back`, so a trained model need not copy that head there).\n\n" +
         markdown_table(result.heads, HEAD_COLUMNS))

@@ -133,7 +133,8 @@ def test_figure_smoke(stem, tasks, far, tmp_path):
     assert all(c.lab_value is not None for c in entry.checks)  # every claim has its numbers
     if stem.startswith("fig20"):  # count has a compiled program: its heads against the trained ones
         heads = entry.results["heads"]
-        assert list(heads) == ["count"] and heads["count"]["compiled_heads"] == ["seen_sep", "two_back", "end"]
+        assert list(heads) == ["mode", "count"]
+        assert heads["count"]["compiled_heads"] == ["seen_sep", "two_back", "end"]
         assert heads["count"]["sizes"] == entry.results["tasks"]["count"]["sizes"]
         assert all(0 <= v <= 1 + 1e-6 for row in heads["count"]["best_overlap"] for v in row)
     runs = [p.name for p in (tmp_path / "runs").iterdir()]

@@ -58,3 +58,14 @@ def test_compare_copy_unique_smoke(tmp_path):
     assert induction.shape[-1] == res["trained_patterns"].shape[-1] == 2 * n + 2
     queries = torch.arange(n + 2, 2 * n + 1)
     assert torch.all(induction[:, queries, queries - n] > 0.99)
+
+
+def test_compare_mode_smoke(tmp_path):
+    """The running-mode program read at SEP gives the task's mode at every size (one answer
+    token compared: after it the program's output is a running mode, not EOS)."""
+    result = compare(tmp_path, task="mode", preset="smoke", plot=False, log=None)
+    assert [r["n"] for r in result.rows] == [4, 8, 12]
+    for row in result.rows:
+        assert row["positions"] == row["examples"]
+        assert row["compiled_vs_reference"] == 1.0 and row["compiled_exact"] == 1.0
+    assert "top_count" in result.compiled_heads
