@@ -5,9 +5,10 @@ beyond the longest training size L; parity without a scratchpad (not RASP-L; das
 The quick preset trains 2-layer models on sizes 1..10 (three seeds) and tests up to 3L; the cpu
 preset trains the whole table of Zhou et al. (nine tasks, three seeds, count on sizes up to 60).
 The right panel compares a trained model with the lab's compiled RASP program head by head
-(attention overlap, :mod:`icl_lab.pipelines.rasp_compare`) for count, mode and copy_unique: a model
-that runs the program's algorithm keeps the overlap beyond L; one that copies by position
-matches the induction head only where the two coincide, at sizes up to L.
+(attention overlap, :mod:`icl_lab.pipelines.rasp_compare`) for count, mode and copy_unique. The
+copy model matches the compiled induction head only where copying by position coincides with
+it, at sizes up to L; count and mode give the program's outputs at every size with heads partly
+of their own.
 """
 
 from __future__ import annotations

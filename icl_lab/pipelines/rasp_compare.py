@@ -1,6 +1,6 @@
 """A compiled RASP model next to a trained one, at and beyond the training length.
 
-Two tasks of :mod:`icl_lab.tasks.algorithmic` have a library program that reads the task's own
+Three tasks of :mod:`icl_lab.tasks.algorithmic` have a library program that reads the task's own
 token sequence, position by position (:data:`ADAPTERS` says how):
 
 - ``count`` (``BOS s e SEP -> s s+1 ... e EOS``): the program ``count`` reads the sequence
@@ -122,6 +122,7 @@ ADAPTERS: dict[str, ProgramAdapter] = {
 
 
 def adapter_for(task: str) -> ProgramAdapter:
+    """The task's adapter; a clear error for a task without a compiled counterpart."""
     if task not in ADAPTERS:
         raise ConfigError(f"no compiled-program comparison for task {task!r}: expected one of "
                           f"{', '.join(ADAPTERS)}")
