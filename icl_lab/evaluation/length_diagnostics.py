@@ -31,7 +31,15 @@ import torch
 
 from icl_lab.core.errors import ConfigError
 from icl_lab.models.token_lm import TokenLM, generate
-from icl_lab.tasks.algorithmic import EOS, PAD, SYMBOL0, AlgorithmicTask, ParityScratchpad, SortRepeat
+from icl_lab.tasks.algorithmic import (
+    EOS,
+    PAD,
+    SYMBOL0,
+    AlgorithmicTask,
+    ParityScratchpad,
+    SortRepeat,
+    evaluation_examples,
+)
 
 Model = Callable[[torch.Tensor], torch.Tensor]
 
@@ -39,8 +47,7 @@ Model = Callable[[torch.Tensor], torch.Tensor]
 def _examples(task: AlgorithmicTask, n: int, n_examples: int, seed: int) -> tuple[torch.Tensor, int, np.ndarray]:
     """Teacher-forced inputs ``[B, T]`` (prompt + answer without EOS), the prompt length and
     the answers ``[B, answer length]``."""
-    rng = np.random.default_rng([seed, n])
-    examples = [task.sample(n, rng) for _ in range(n_examples)]
+    examples = evaluation_examples(task, n, n_examples, seed)
     inputs = torch.tensor([p + a[:-1] for p, a in examples], dtype=torch.long)
     return inputs, len(examples[0][0]), np.array([a for _, a in examples])
 
@@ -65,15 +72,16 @@ def scratchpad_flip_rate(model: Model, task: AlgorithmicTask, n: int, n_examples
         raise ConfigError(f"scratchpad_flip_rate needs inputs of size ≥ 2, got {n}")
     inputs, prompt_len, _ = _examples(task, n, n_examples, seed)
     even, odd = SYMBOL0 + 2, SYMBOL0 + 3  # the task's two parity tokens
-    base = model(inputs).argmax(-1)
-    rates = []
-    for k in range(1, n):
-        flipped = inputs.clone()
-        previous = prompt_len + 2 * k - 1  # answer index 2k - 1 holds p_{k-1}
-        flipped[:, previous] = torch.where(flipped[:, previous] == even, odd, even)
-        query = prompt_len + 2 * k  # the input h_k, where p_k is predicted
-        rates.append((model(flipped).argmax(-1)[:, query] != base[:, query]).float().mean().item())
-    return np.array(rates)
+    ks = torch.arange(1, n)
+    previous = prompt_len + 2 * ks - 1  # answer index 2k - 1 holds p_{k-1}
+    query = previous + 1  # the input h_k, where p_k is predicted
+    flipped = inputs.repeat(n - 1, 1).view(n - 1, *inputs.shape).clone()  # [k, B, T]
+    cells = flipped[torch.arange(n - 1), :, previous]  # [k, B]
+    flipped[torch.arange(n - 1), :, previous] = torch.where(cells == even, odd, even)
+    base = model(inputs).argmax(-1)[:, query].T  # [k, B]
+    after = model(flipped.view(-1, inputs.shape[1])).argmax(-1).view(n - 1, -1, inputs.shape[1])
+    changed = after[torch.arange(n - 1), :, query] != base
+    return changed.float().mean(1).numpy()
 
 
 def first_error_kind(answer: Sequence[int], output: Sequence[int]) -> str:
@@ -108,8 +116,7 @@ def sort_error_kinds(model: TokenLM, task: AlgorithmicTask, n: int, n_examples: 
     the right ones). ``task`` is a sort with repeats (``sort_repeat`` or its hinted form)."""
     if not isinstance(task, SortRepeat):
         raise ConfigError(f"sort_error_kinds needs a sort with repeats, got {task.name!r}")
-    rng = np.random.default_rng([seed, n])
-    examples = [task.sample(n, rng) for _ in range(n_examples)]
+    examples = evaluation_examples(task, n, n_examples, seed)
     outputs = generate(model, [p for p, _ in examples], len(examples[0][1]) + slack, EOS, pad_token=PAD)
     return Counter(first_error_kind(a, o) for (_, a), o in zip(examples, outputs))
 

@@ -34,7 +34,15 @@ from icl_lab.core.config_files import coerce_value, expect_kind, read_experiment
 from icl_lab.core.errors import ConfigError, check
 from icl_lab.core.runs import RunDir, atomic_write_bytes, atomic_write_json, log_line
 from icl_lab.models.token_lm import TokenLM, TokenLMConfig, generate
-from icl_lab.tasks.algorithmic import EOS, PAD, TASKS, AlgorithmicTask, make_task, training_batch
+from icl_lab.tasks.algorithmic import (
+    EOS,
+    PAD,
+    TASKS,
+    AlgorithmicTask,
+    evaluation_examples,
+    make_task,
+    training_batch,
+)
 from icl_lab.training.config import TrainConfig
 from icl_lab.training.tokens import train_tokens
 
@@ -151,8 +159,7 @@ def evaluate_sizes(model: TokenLM, task: AlgorithmicTask, sizes: list[int], n_ex
     """Exact match and did-not-stop rate of greedy decoding at each size (positions from 0)."""
     out = {}
     for n in sizes:
-        rng = np.random.default_rng([seed, n])
-        examples = [task.sample(n, rng) for _ in range(n_examples)]
+        examples = evaluation_examples(task, n, n_examples, seed)
         exact = no_stop = 0
         for i in range(0, n_examples, batch_size):
             chunk = examples[i: i + batch_size]

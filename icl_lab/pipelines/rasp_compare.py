@@ -64,7 +64,7 @@ from icl_lab.rasp import LIBRARY
 from icl_lab.rasp import formats as F
 from icl_lab.rasp.compiler.compiler import compile_program
 from icl_lab.rasp.compiler.model import CompiledModel
-from icl_lab.tasks.algorithmic import BOS, EOS, SEP, AlgorithmicTask, make_task
+from icl_lab.tasks.algorithmic import BOS, EOS, SEP, AlgorithmicTask, evaluation_examples, make_task
 
 EXPERIMENT = Path(__file__).resolve().parents[3] / "experiments" / "length_generalization.toml"
 #: --set overrides of the length-generalization quick preset, per preset of this comparison
@@ -203,11 +203,8 @@ def compiled_head_names(compiled: CompiledModel) -> list[tuple[int, int, str]]:
 # ----------------------------------------------------------------------------- running
 
 
-def sample(task: AlgorithmicTask, n: int, n_examples: int, seed: int) -> list[tuple[list[int], list[int]]]:
-    """The examples of size ``n`` that the length-generalization evaluation draws
-    (same generator: ``default_rng([eval_seed, n])``)."""
-    rng = np.random.default_rng([seed, n])
-    return [task.sample(n, rng) for _ in range(n_examples)]
+#: the examples of size ``n`` that the length-generalization evaluation draws
+sample = evaluation_examples
 
 
 @torch.no_grad()

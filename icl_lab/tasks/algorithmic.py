@@ -416,6 +416,13 @@ def make_task(name: str, max_length: int) -> AlgorithmicTask:
     return TASKS[name](max_length)
 
 
+def evaluation_examples(task: AlgorithmicTask, n: int, n_examples: int, seed: int) -> list[Example]:
+    """The ``n_examples`` (prompt, answer) pairs of size ``n`` that every length-generalization
+    evaluation draws, from ``default_rng([seed, n])`` alone (so each size is reproducible)."""
+    rng = np.random.default_rng([seed, n])
+    return [task.sample(n, rng) for _ in range(n_examples)]
+
+
 def training_batch(task: AlgorithmicTask, batch_size: int, train_length: int, context_len: int,
                    rng: np.random.Generator) -> TokenBatch:
     """Sizes uniform in [min_length, train_length]; each example at a random position offset
